@@ -1,0 +1,47 @@
+"""Configuration defaults; the app factory layers instance config and environment on top."""
+
+from __future__ import annotations
+
+# Every key here can be overridden by the instance folder's config.py, then by
+# STEPBACK_<KEY> environment variables (Flask's from_prefixed_env), then by a test mapping.
+DEFAULTS: dict[str, object] = {
+    # SQLite in the instance folder unless DATABASE_URL (or STEPBACK_DATABASE_URL) says otherwise.
+    "DATABASE_URL": None,
+    # Comma-separated Fernet keys; the first encrypts, all decrypt (key rotation).
+    # Left empty, a key is generated once and kept in the instance folder (mode 0600).
+    "ENCRYPTION_KEYS": None,
+    # Gmail API endpoint: None talks to Google; the emulator's URL in tests and the demo.
+    "GMAIL_API_ENDPOINT": None,
+    # OAuth client of the product (extension sign-in, offline access, admin sign-in).
+    "GOOGLE_CLIENT_ID": "",
+    "GOOGLE_CLIENT_SECRET": "",
+    # Where Google's ID-token signing certificates and the token-info endpoint live;
+    # tests point these at local stand-ins serving their own keys.
+    "GOOGLE_CERTS_URL": "https://www.googleapis.com/oauth2/v1/certs",
+    "GOOGLE_TOKENINFO_URL": "https://oauth2.googleapis.com/tokeninfo",
+    "GOOGLE_AUTH_URL": "https://accounts.google.com/o/oauth2/v2/auth",
+    "GOOGLE_TOKEN_URL": "https://oauth2.googleapis.com/token",
+    # Public base URL of this service (add-on endpoint audiences, OAuth redirects).
+    "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+    # The Workspace add-on's service account (email claim of Google's system ID token).
+    "ADDON_SERVICE_ACCOUNT": "",
+    # Pub/Sub push: expected OIDC audience and service account, and the topic for users.watch.
+    "PUBSUB_AUDIENCE": "",
+    "PUBSUB_SERVICE_ACCOUNT": "",
+    "PUBSUB_TOPIC": "",
+    # Cloud Scheduler calls carry an OIDC token for this service account.
+    "SCHEDULER_SERVICE_ACCOUNT": "",
+    # Local sign-in for the seeded demo users; off unless the demo turns it on.
+    "DEMO_LOGIN": False,
+    # Per-rep API rate limit (flask-limiter syntax) and its storage.
+    "API_RATE_LIMIT": "120 per minute",
+    "RATELIMIT_STORAGE_URI": "memory://",
+    # How long a verified access token is trusted before asking Google again (seconds).
+    "TOKEN_CACHE_SECONDS": 300,
+    # Session cookies: Secure unless explicitly turned off for plain-http local runs.
+    "SESSION_COOKIE_SECURE": True,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "JSON_SORT_KEYS": False,
+}
