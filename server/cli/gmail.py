@@ -1,0 +1,198 @@
+"""`stepback connect | sync | export | emulator`: a rep's own Gmail account from the terminal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.cli.common import CliError, Progress, make_app
+from server.gmail.client import SCOPES, GmailClient, GmailError
+
+TOKEN_FILE = "gmail_token.enc"  # noqa: S105 - a file name, not a secret
+
+
+def _token_path(app: Any) -> Path:
+    return Path(app.instance_path) / TOKEN_FILE
+
+
+def local_credentials(app: Any, emulator_url: str | None) -> Any:
+    """Credentials for the CLI: a placeholder for the emulator, else the stored grant."""
+    from google.oauth2.credentials import Credentials
+
+    if emulator_url:
+        return Credentials(token="emulator-token")  # noqa: S106 - the emulator takes any token
+    path = _token_path(app)
+    if not path.exists():
+        raise CliError(
+            "no Gmail account is connected: run `stepback connect --client-secrets FILE` first, "
+            "or pass --emulator URL"
+        )
+    from server.store.crypto import SecretBoxError, secret_box
+
+    try:
+        info = json.loads(secret_box(app).decrypt(path.read_bytes()))
+    except (SecretBoxError, ValueError) as exc:
+        raise CliError(f"{path}: the stored Gmail grant cannot be read; connect again") from exc
+    return Credentials.from_authorized_user_info(info, scopes=list(SCOPES))
+
+
+def local_user(session: Session, email: str) -> Any:
+    """The org, rep and mailbox rows for a CLI-connected account (created on first use)."""
+    from server.store.models import Mailbox, Org, User
+
+    email = email.strip().lower()
+    user = session.scalar(select(User).where(User.email == email))
+    if user is None:
+        domain = email.rpartition("@")[2]
+        org = session.scalar(select(Org).where(Org.slug == f"local-{domain}"))
+        if org is None:
+            org = Org(slug=f"local-{domain}", name=domain, internal_domains=[domain])
+            session.add(org)
+            session.flush()
+        user = User(org_id=org.id, email=email, name="", role="admin")
+        session.add(user)
+        session.flush()
+    if user.mailbox is None:
+        session.add(Mailbox(org_id=user.org_id, user_id=user.id, email=email, auth_kind="oauth"))
+        session.flush()
+        session.refresh(user)
+    return user
+
+
+def run_sync(app: Any, client: GmailClient, progress: Progress) -> tuple[Any, Any]:
+    """Sync the client's account into the app's database; return (report, user email)."""
+    from server.gmail.sync import MailboxSync
+    from server.store.db import get_db
+    from server.store.settings import rep_settings
+
+    profile = client.profile()
+    with get_db(app).session() as session:
+        user = local_user(session, str(profile["emailAddress"]))
+        session.commit()
+        report = MailboxSync(
+            session, user.mailbox, client, rep_settings(user).context, progress=progress
+        ).run()
+        return report, user.email
+
+
+@click.command()
+@click.option("--emulator", "emulator_url", help="Sync from a Gmail API emulator at this URL.")
+@click.option("--quiet", is_flag=True, help="No progress output.")
+def sync(emulator_url: str | None, quiet: bool) -> None:
+    """Sync the connected Gmail account (metadata only): full the first time, then incremental."""
+    app = make_app()
+    client = GmailClient(local_credentials(app, emulator_url), api_endpoint=emulator_url)
+    progress = Progress(quiet)
+    try:
+        report, email = run_sync(app, client, progress)
+    except GmailError as exc:
+        raise CliError(f"sync failed: {exc}", exit_code=1) from exc
+    finally:
+        progress.finish()
+    click.echo(
+        f"{email}: {report.mode} sync done: {report.threads_stored} threads stored, "
+        f"{report.messages_skipped} malformed messages skipped, {len(report.errors)} errors"
+    )
+    for error in report.errors[:10]:
+        click.echo(f"  error: {error}", err=True)
+
+
+@click.command()
+@click.option("--out", "out_path", required=True, type=click.Path(path_type=Path))
+@click.option("--emulator", "emulator_url", help="Export from a Gmail API emulator at this URL.")
+@click.option("--all", "everything", is_flag=True, help="Every thread, not just yours.")
+def export(out_path: Path, emulator_url: str | None, everything: bool) -> None:
+    """Write the account's threads (metadata only) to a mailbox file."""
+    from server.gmail.mailbox_file import save_mailbox_file
+
+    app = make_app()
+    client = GmailClient(local_credentials(app, emulator_url), api_endpoint=emulator_url)
+    progress = Progress()
+    try:
+        profile = client.profile()
+        label_sets = [[]] if everything else [["SENT"], ["INBOX", "CATEGORY_PERSONAL"]]
+        ids: list[str] = []
+        for labels in label_sets:
+            token: str | None = None
+            while True:
+                items, token = client.list_threads(labels, token)
+                ids.extend(str(t["id"]) for t in items if t.get("id"))
+                progress("listing threads", len(ids), None)
+                if token is None:
+                    break
+        ids = list(dict.fromkeys(ids))
+        threads: list[dict[str, Any]] = []
+        for start in range(0, len(ids), 500):
+            fetched = client.get_threads(ids[start : start + 500])
+            threads.extend(t for t in fetched.values() if isinstance(t, dict))
+            progress("fetching threads", len(threads), len(ids))
+    except GmailError as exc:
+        raise CliError(f"export failed: {exc}", exit_code=1) from exc
+    finally:
+        progress.finish()
+    mailbox = {
+        "emailAddress": profile["emailAddress"],
+        "historyId": str(profile.get("historyId", "")),
+        "threads": threads,
+    }
+    save_mailbox_file(out_path, mailbox)
+    click.echo(f"wrote {len(threads)} threads of {profile['emailAddress']} to {out_path}")
+
+
+@click.command()
+@click.option("--client-secrets", "secrets_path", required=True, type=click.Path(path_type=Path))
+@click.option("--no-browser", is_flag=True, help="Print the consent URL instead of opening it.")
+def connect(secrets_path: Path, no_browser: bool) -> None:
+    """Authorise your own Gmail account (gmail.metadata scope only) for the CLI."""
+    from google_auth_oauthlib.flow import InstalledAppFlow
+
+    from server.store.crypto import secret_box
+
+    try:
+        config = json.loads(secrets_path.read_text())
+    except FileNotFoundError as exc:
+        raise CliError(f"{secrets_path}: no such file") from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CliError(f"{secrets_path}: not a JSON client-secrets file") from exc
+    if not isinstance(config, dict) or not isinstance(config.get("installed"), dict):
+        raise CliError(
+            f"{secrets_path}: expected an OAuth client of type 'Desktop app' "
+            "(a JSON object with an 'installed' section)"
+        )
+    flow = InstalledAppFlow.from_client_config(config, scopes=list(SCOPES))
+    creds = flow.run_local_server(port=0, open_browser=not no_browser)
+    app = make_app()
+    path = _token_path(app)
+    path.write_bytes(secret_box(app).encrypt(creds.to_json()))
+    path.chmod(0o600)
+    client = GmailClient(creds)
+    email = client.profile()["emailAddress"]
+    from server.store.db import get_db
+
+    with get_db(app).session() as session:
+        local_user(session, str(email))
+    click.echo(f"connected {email} (gmail.metadata only); run `stepback sync` next")
+
+
+@click.command()
+@click.option("--mailbox", "mailbox_path", required=True, type=click.Path(path_type=Path))
+@click.option("--port", type=int, default=8765, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--rate-limit", is_flag=True, help="Enforce Gmail's 6,000 units a minute per user.")
+def emulator(mailbox_path: Path, port: int, host: str, rate_limit: bool) -> None:
+    """Serve a mailbox file over the Gmail REST API (metadata scope rules) on this machine."""
+    from server.gmail.emulator import GmailEmulator
+    from server.gmail.mailbox_file import MailboxFileError, load_mailbox_file
+
+    try:
+        mailbox = load_mailbox_file(mailbox_path)
+    except MailboxFileError as exc:
+        raise CliError(str(exc)) from exc
+    emu = GmailEmulator(mailbox, host=host, port=port, enforce_rate_limit=rate_limit)
+    click.echo(f"Gmail API emulator for {mailbox['emailAddress']} at {emu.url} (Ctrl-C stops)")
+    emu.serve_forever()

@@ -1,0 +1,172 @@
+"""`stepback scan`: the silent prospects and reply-owed threads of one mailbox."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from server.cli.common import CliError, parse_now
+from server.engine.model import MailboxContext, ScanResult, Threshold, default_context
+from server.engine.report import scan_to_json, scan_to_table
+from server.engine.silence import scan as engine_scan
+
+
+@click.command()
+@click.option("--mailbox", "mailbox_path", type=click.Path(path_type=Path), help="Mailbox file.")
+@click.option("--user", "user_email", help="A synced rep, under the org's settings.")
+@click.option("--now", "now_text", help="The moment to judge silence at (ISO 8601; default: now).")
+@click.option("--threshold", type=int, help="Silence threshold in days (default 5, or the org's).")
+@click.option("--calendar-days", is_flag=True, help="Count calendar days instead of business days.")
+@click.option("--internal-domain", "internal_domains", multiple=True, help="Org domain (repeat).")
+@click.option("--timezone", "tz", help="The rep's IANA time zone (default UTC).")
+@click.option("--holidays", "holiday_country", help="Skip this country's holidays (US…).")
+@click.option("--reply-target-hours", type=float, default=None, help="List reply owed after this.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["json", "table"]), default="table", show_default=True
+)
+def scan(
+    mailbox_path: Path | None,
+    user_email: str | None,
+    now_text: str | None,
+    threshold: int | None,
+    calendar_days: bool,
+    internal_domains: tuple[str, ...],
+    tz: str | None,
+    holiday_country: str | None,
+    reply_target_hours: float | None,
+    fmt: str,
+) -> None:
+    """List silent prospects (most silent first) and threads where a reply is owed."""
+    now = parse_now(now_text)
+    if threshold is not None and not 0 < threshold <= 365:
+        raise CliError(f"--threshold: must be between 1 and 365 days, got {threshold}")
+    if mailbox_path is not None:
+        result = _scan_file(
+            mailbox_path,
+            now,
+            threshold,
+            calendar_days,
+            internal_domains,
+            tz,
+            holiday_country,
+            reply_target_hours,
+        )
+    else:
+        result = _scan_stored(
+            user_email, now, threshold, calendar_days, internal_domains, tz, reply_target_hours
+        )
+    if fmt == "json":
+        click.echo(json.dumps(scan_to_json(result), indent=2, ensure_ascii=False))
+    else:
+        click.echo(scan_to_table(result))
+
+
+def _context(
+    rep: str, domains: tuple[str, ...], tz: str | None, country: str | None
+) -> MailboxContext:
+    try:
+        return default_context(
+            rep, internal_domains=list(domains), timezone=tz or "UTC", holiday_country=country
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _scan_file(
+    path: Path,
+    now: datetime,
+    threshold: int | None,
+    calendar_days: bool,
+    domains: tuple[str, ...],
+    tz: str | None,
+    country: str | None,
+    reply_target: float | None,
+) -> ScanResult:
+    from server.gmail.mailbox_file import MailboxFileError, load_mailbox_file
+
+    try:
+        mailbox = load_mailbox_file(path)
+    except MailboxFileError as exc:
+        raise CliError(str(exc)) from exc
+    ctx = _context(str(mailbox["emailAddress"]), domains, tz, country)
+    return engine_scan(
+        mailbox["threads"],
+        ctx,
+        now,
+        Threshold(threshold if threshold is not None else 5, calendar_days),
+        reply_target_hours=reply_target or 0,
+    )
+
+
+def _scan_stored(
+    user_email: str | None,
+    now: datetime,
+    threshold: int | None,
+    calendar_days: bool,
+    domains: tuple[str, ...],
+    tz: str | None,
+    reply_target: float | None,
+) -> ScanResult:
+    """Scan a synced account from the database; without one, scan the demo mailbox."""
+    from dataclasses import replace
+
+    from sqlalchemy import select
+
+    from server.cli.common import make_app
+    from server.services.scan import scan_user
+    from server.store.db import get_db
+    from server.store.models import Mailbox, User
+    from server.store.settings import rep_settings
+
+    app = make_app()
+    with get_db(app).session() as session:
+        if user_email:
+            user = session.scalar(select(User).where(User.email == user_email.strip().lower()))
+            if user is None:
+                raise CliError(f"--user: no rep {user_email!r} in this stepback database")
+        else:
+            mailbox = session.scalar(select(Mailbox).order_by(Mailbox.id))
+            user = mailbox.user if mailbox is not None else None
+        if user is None:
+            return _scan_demo(now, threshold, calendar_days, domains, tz, reply_target)
+        settings = rep_settings(user)
+        if threshold is not None or calendar_days:
+            days = threshold if threshold is not None else settings.threshold.days
+            settings = replace(settings, threshold=Threshold(days, calendar_days))
+        if domains or tz:
+            ctx = default_context(
+                user.email,
+                aliases=sorted(settings.context.rep_addresses - {user.email}),
+                internal_domains=list(domains) or sorted(settings.context.internal_domains),
+                timezone=tz or settings.context.timezone,
+                holiday_country=settings.context.holiday_country,
+            )
+            settings = replace(settings, context=ctx)
+        if reply_target is not None:
+            settings = replace(settings, reply_target_hours=reply_target)
+        return scan_user(session, user, now, settings)
+
+
+def _scan_demo(
+    now: datetime,
+    threshold: int | None,
+    calendar_days: bool,
+    domains: tuple[str, ...],
+    tz: str | None,
+    reply_target: float | None,
+) -> ScanResult:
+    from server.gmail.demo_mailbox import build_demo_mailbox
+
+    click.echo("No Gmail account is connected; scanning the built-in demo mailbox.", err=True)
+    mailbox = build_demo_mailbox(now)
+    ctx = _context(str(mailbox["emailAddress"]), domains, tz, None)
+    return engine_scan(
+        mailbox["threads"],
+        ctx,
+        now,
+        Threshold(threshold if threshold is not None else 5, calendar_days),
+        reply_target_hours=reply_target or 0,
+    )

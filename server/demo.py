@@ -1,0 +1,103 @@
+"""Seed data for `stepback demo`: a demo org whose rep's mailbox is the built-in demo mailbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
+
+from server.store.models import Mailbox, Org, Team, User
+
+DEMO_REP = "alex@northwind-demo.com"
+DEMO_ADMIN = "morgan@northwind-demo.com"
+DEMO_OTHER_ORG_REP = "casey@contoso-demo.com"
+DEMO_PASSWORD = "demo"  # noqa: S105 - local sign-in exists only when DEMO_LOGIN is on
+
+
+@dataclass(frozen=True)
+class DemoIds:
+    org_id: int
+    rep_id: int
+    admin_id: int
+    mailbox_id: int
+
+
+def seed_demo(session: Session) -> DemoIds:
+    """Create (once) the demo orgs, teams, users and the rep's mailbox row."""
+    org = session.scalar(select(Org).where(Org.slug == "northwind-demo"))
+    if org is None:
+        org = Org(
+            slug="northwind-demo",
+            name="Northwind Traders (demo)",
+            internal_domains=["northwind-demo.com"],
+            timezone="America/New_York",
+            day_mode="business",
+            holiday_country="US",
+            default_threshold_days=5,
+            reply_target_hours=24.0,
+        )
+        session.add(org)
+        session.flush()
+        mid = Team(org_id=org.id, name="Mid-market", threshold_days=5)
+        ent = Team(org_id=org.id, name="Enterprise", threshold_days=8)
+        session.add_all([mid, ent])
+        session.flush()
+        password = generate_password_hash(DEMO_PASSWORD)
+        session.add_all(
+            [
+                User(
+                    org_id=org.id,
+                    team_id=mid.id,
+                    email=DEMO_REP,
+                    name="Alex Rivera",
+                    role="rep",
+                    aliases=["alex.sales@northwind-demo.com"],
+                    local_password_hash=password,
+                ),
+                User(
+                    org_id=org.id,
+                    team_id=ent.id,
+                    email=DEMO_ADMIN,
+                    name="Morgan Lee",
+                    role="admin",
+                    local_password_hash=password,
+                ),
+                User(
+                    org_id=org.id,
+                    team_id=ent.id,
+                    email="jordan@northwind-demo.com",
+                    name="Jordan Kim",
+                    role="rep",
+                    local_password_hash=password,
+                ),
+            ]
+        )
+        other = Org(
+            slug="contoso-demo",
+            name="Contoso (demo, another tenant)",
+            internal_domains=["contoso-demo.com"],
+        )
+        session.add(other)
+        session.flush()
+        session.add(
+            User(
+                org_id=other.id,
+                email=DEMO_OTHER_ORG_REP,
+                name="Casey Park",
+                role="admin",
+                local_password_hash=password,
+            )
+        )
+        session.flush()
+    rep = session.scalar(select(User).where(User.email == DEMO_REP))
+    admin = session.scalar(select(User).where(User.email == DEMO_ADMIN))
+    assert rep is not None and admin is not None
+    if rep.mailbox is None:
+        session.add(Mailbox(org_id=org.id, user_id=rep.id, email=DEMO_REP, auth_kind="none"))
+        session.flush()
+        session.refresh(rep)
+    assert rep.mailbox is not None
+    session.commit()
+    return DemoIds(org.id, rep.id, admin.id, rep.mailbox.id)
