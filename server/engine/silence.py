@@ -8,7 +8,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .calendar import as_utc, business_days_between, days_between
-from .headers import decode_words, header, is_auto_response, is_automatic, recipients, sender
+from .headers import (
+    auto_response_in,
+    automatic_in,
+    decode_words,
+    headers_of,
+    parse_addresses,
+    sender_in,
+)
 from .model import (
     NO_REPLY_YET,
     WENT_SILENT,
@@ -92,11 +99,12 @@ def _labels(message: Mapping[str, Any]) -> frozenset[str]:
 
 def _read_message(message: Mapping[str, Any], ctx: MailboxContext) -> _Message:
     labels = _labels(message)
-    frm = sender(message)
-    to, cc = recipients(message)
+    headers = headers_of(message)
+    frm = sender_in(headers)
+    to, cc = parse_addresses(headers.get("to")), parse_addresses(headers.get("cc"))
     if "SENT" in labels:
-        role = AUTO if is_auto_response(message) else OURS
-    elif is_automatic(message):
+        role = AUTO if auto_response_in(headers) else OURS
+    elif automatic_in(headers):
         role = AUTO
     elif frm is not None and not ctx.is_internal(frm.email):
         role = ANSWER
@@ -110,7 +118,7 @@ def _read_message(message: Mapping[str, Any], ctx: MailboxContext) -> _Message:
         sender=frm,
         external_to=tuple(p for p in to if not ctx.is_internal(p.email)),
         external_cc=tuple(p for p in cc if not ctx.is_internal(p.email)),
-        subject=decode_words(header(message, "Subject") or ""),
+        subject=decode_words(headers.get("subject", "")),
     )
 
 
