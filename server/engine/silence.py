@@ -33,7 +33,6 @@ from .warnings import chasing_warning, single_contact_warning, with_time_warning
 
 __all__ = [
     "analyze_thread",
-    "considered_messages",
     "domain_sender_index",
     "reply_owed_verdict",
     "scan",
