@@ -1,0 +1,45 @@
+// Run the extension's pressure check from Node for the Python tests and bench/pressure.py.
+// Reads one JSON request on stdin: {"module": path to pressure.js, "rules": path to the rules
+// JSON, "texts": [..], "benchRounds": optional number}. Writes {"findings": [[...], ...]}
+// (one list per text) and, when benchRounds > 0, timing figures for the same texts.
+import { readFileSync } from "node:fs";
+
+const request = JSON.parse(readFileSync(0, "utf8"));
+// Imported from source through a data: URL so it loads as an ES module whatever
+// package.json says about the folder.
+const source = readFileSync(request.module, "utf8");
+const url = `data:text/javascript;base64,${Buffer.from(source).toString("base64")}`;
+const { checkPressure, loadRules } = await import(url);
+
+const rulesText = readFileSync(request.rules, "utf8");
+const rules = await loadRules(request.rules, async () => ({
+  ok: true,
+  status: 200,
+  json: async () => JSON.parse(rulesText),
+}));
+
+const out = { findings: request.texts.map((text) => checkPressure(text, rules)) };
+
+const rounds = request.benchRounds || 0;
+if (rounds > 0) {
+  const tokenise = /\w+/g;
+  let started = process.hrtime.bigint();
+  let tokens = 0;
+  for (let r = 0; r < rounds; r += 1) {
+    for (const text of request.texts) {
+      tokens += (text.match(tokenise) || []).length;
+    }
+  }
+  out.baselineSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  started = process.hrtime.bigint();
+  let found = 0;
+  for (let r = 0; r < rounds; r += 1) {
+    for (const text of request.texts) {
+      found += checkPressure(text, rules).length;
+    }
+  }
+  out.seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  out.checksum = found + tokens;
+}
+
+process.stdout.write(JSON.stringify(out));
