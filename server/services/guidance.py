@@ -1,0 +1,444 @@
+"""Guidance for one prospect: the facts, the warnings and the plays that fit (one implementation
+for the JSON API, the Gmail add-on and the admin preview)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from server.engine.calendar import as_utc, days_between
+from server.engine.headers import parse_addresses
+from server.engine.model import MailboxContext, Person, ThreadFacts, Warning
+from server.engine.report import iso_z
+from server.engine.silence import analyze_thread, domain_sender_index, silence_verdict
+from server.errors import ApiError
+from server.plays import (
+    PLAYS,
+    PlayContext,
+    RenderedPlay,
+    company_from,
+    context_for,
+    first_name_from,
+    format_date_part,
+    render_play,
+    suggest_plays,
+)
+from server.plays.slots import Locale, zone
+from server.services.scan import as_thread, stored_threads
+from server.services.templates import effective_templates
+from server.store.models import GetBack, ThreadState, User
+from server.store.settings import RepSettings, rep_settings
+
+STATES = ("went_silent", "no_reply_yet", "reply_owed", "live", "cold", "scheduled", "unknown")
+# Default slots offered when the rep has not picked one yet.
+GETBACK_BUSINESS_DAYS = 3
+COLD_FILE_DAYS = 90
+SLOT_HOUR = 10
+
+
+@dataclass
+class Guidance:
+    """What stepback has to say about one prospect right now."""
+
+    thread_id: str | None
+    state: str
+    prospect: Person | None
+    company: str
+    sentence: str
+    silent: bool
+    days_silent: int | None
+    business_days_silent: int | None
+    unanswered_count: int
+    threshold_days: int
+    warnings: list[Warning]
+    plays: list[RenderedPlay]
+    getback: GetBack | None
+    nag: bool
+    subject: str = ""
+    calendar_days: bool = False
+    proposed_at: datetime | None = None
+    revisit_at: datetime | None = None
+    reply_owed_since: datetime | None = None
+    suggested: list[str] = field(default_factory=list)
+
+
+def _bad(name: str, message: str) -> ApiError:
+    return ApiError(422, "Invalid input.", fields={name: [message]})
+
+
+def _zone_name(timezone: str | None, fallback: str) -> str:
+    name = (timezone or "").strip() or fallback
+    try:
+        zone(name)
+    except ValueError as exc:
+        raise _bad("timezone", str(exc)) from None
+    return name
+
+
+def _locale_tag(locale: str | None, fallback: str) -> str:
+    tag = (locale or "").strip() or fallback
+    loc = Locale.parse(tag)
+    return f"{loc.language}-{loc.region}" if loc.region else loc.language
+
+
+def _emails(recipients: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for value in recipients:
+        for person in parse_addresses(str(value)):
+            if person.email not in out:
+                out.append(person.email)
+    return out
+
+
+def find_thread(
+    session: Session, user: User, thread_id: str | None, emails: Sequence[str]
+) -> ThreadState | None:
+    """The rep's thread by id, else the newest stored thread with a recipient as prospect."""
+    if user.mailbox is None:
+        return None
+    own = select(ThreadState).where(
+        ThreadState.org_id == user.org_id, ThreadState.mailbox_id == user.mailbox.id
+    )
+    if thread_id:
+        row = session.scalar(own.where(ThreadState.gmail_thread_id == thread_id))
+        if row is not None:
+            return row
+    if not emails:
+        return None
+    newest = own.where(ThreadState.prospect_email.in_(list(emails))).order_by(
+        ThreadState.last_message_at.desc().nulls_last(), ThreadState.id.desc()
+    )
+    return session.scalars(newest.limit(1)).first()
+
+
+def active_getback(
+    session: Session, user: User, thread_id: str | None, emails: Sequence[str]
+) -> GetBack | None:
+    """The rep's scheduled get-back for this thread or prospect; the latest date wins."""
+    match = []
+    if thread_id:
+        match.append(GetBack.gmail_thread_id == thread_id)
+    if emails:
+        match.append(GetBack.prospect_email.in_(list(emails)))
+    if not match:
+        return None
+    query = select(GetBack).where(
+        GetBack.org_id == user.org_id,
+        GetBack.user_id == user.id,
+        GetBack.status.in_(("scheduled", "due")),
+        or_(*match),
+    )
+    return session.scalars(query.order_by(GetBack.due_at.desc(), GetBack.id.desc())).first()
+
+
+def _slot(now: datetime, tz: str, *, business_days: int = 0, days: int = 0) -> datetime:
+    """A round local morning time some (business) days ahead, as aware UTC."""
+    local = as_utc(now).astimezone(zone(tz)).date() + timedelta(days=days)
+    left = business_days
+    while left > 0:
+        local += timedelta(days=1)
+        if local.weekday() < 5:
+            left -= 1
+    while local.weekday() >= 5:
+        local += timedelta(days=1)
+    return as_utc(datetime.combine(local, time(SLOT_HOUR), tzinfo=zone(tz)))
+
+
+def _who(prospect: Person | None, company: str) -> str:
+    if prospect is None:
+        return "This prospect"
+    name = first_name_from(prospect.name, prospect.email) or prospect.email
+    return f"{name} at {company}" if company else name
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _ago(hours: float) -> str:
+    if hours < 48:
+        return _plural(max(1, round(hours)), "hour")
+    return _plural(round(hours / 24), "day")
+
+
+def _followed_up(unanswered: int) -> str:
+    follow_ups = max(0, unanswered - 1)
+    if follow_ups == 0:
+        return "you haven't followed up since your first message"
+    return f"you've followed up {_plural(follow_ups, 'time')}"
+
+
+@dataclass(frozen=True)
+class _Judged:
+    state: str
+    silent: bool
+    days: int | None
+    business_days: int | None
+    sentence: str
+
+
+def _judge(
+    facts: ThreadFacts,
+    settings: RepSettings,
+    now: datetime,
+    who: str,
+    getback: GetBack | None,
+    locale: str,
+    tz: str,
+) -> _Judged:
+    verdict = silence_verdict(facts, now, settings.threshold, settings.context)
+    days = verdict.days_silent if verdict else None
+    business = verdict.business_days_silent if verdict else None
+    unit = "day" if settings.threshold.calendar_days else "business day"
+    measured = days if settings.threshold.calendar_days else business
+    if getback is not None and as_utc(getback.due_at) > as_utc(now):
+        when = format_date_part(getback.due_at, locale, tz, include_year=True)
+        if getback.kind == "cold_file":
+            return _Judged(
+                "cold",
+                False,
+                days,
+                business,
+                f"{who} is in your cold file until {when}; no chasing until then.",
+            )
+        return _Judged(
+            "scheduled",
+            False,
+            days,
+            business,
+            f"You agreed to get back to {who} on {when}; stepback stays quiet until then.",
+        )
+    if facts.reply_owed_since is not None:
+        hours = (as_utc(now) - facts.reply_owed_since).total_seconds() / 3600
+        return _Judged(
+            "reply_owed",
+            False,
+            None,
+            None,
+            f"{who} wrote {_ago(hours)} ago and is waiting for your reply.",
+        )
+    if verdict is not None and verdict.silent and measured is not None:
+        if facts.kind == "went_silent":
+            text = f"{who} hasn't answered in {_plural(measured, unit)}; "
+        else:
+            span = _plural(measured, unit)
+            text = f"{who} has never replied; it's been {span} since your first message; "
+        return _Judged(
+            str(facts.kind), True, days, business, text + _followed_up(facts.unanswered_count) + "."
+        )
+    if verdict is not None and measured is not None:
+        limit = _plural(settings.threshold.days, unit)
+        waited = _plural(measured, unit)
+        text = (
+            f"You last wrote to {who} {waited} ago; that is within the {limit} "
+            "your team allows, so there is nothing to chase."
+        )
+        return _Judged(
+            "live" if facts.answer_count else "no_reply_yet", False, days, business, text
+        )
+    if facts.answer_count and facts.last_answer_at is not None:
+        ago = days_between(facts.last_answer_at, now)
+        text = f"{who} last answered {_plural(ago, 'day')} ago; the conversation is open."
+        return _Judged("live", False, None, None, text)
+    return _Judged(
+        "unknown", False, None, None, f"There is no conversation with {who} to assess yet."
+    )
+
+
+def _render(
+    play_ids: Sequence[str],
+    ctx: PlayContext,
+    templates: dict[str, tuple[str, ...]],
+    proposed_at: datetime,
+    revisit_at: datetime,
+) -> list[RenderedPlay]:
+    rendered: list[RenderedPlay] = []
+    for play_id in play_ids:
+        if play_id not in PLAYS:
+            continue
+        when = revisit_at if play_id == "cold_file" else proposed_at
+        rendered.extend(render_play(play_id, replace(ctx, proposed_at=when), templates))
+    return rendered
+
+
+def _index(session: Session, user: User, ctx: MailboxContext) -> dict[str, frozenset[str]]:
+    return domain_sender_index(stored_threads(session, user), ctx)
+
+
+def compose_guidance(
+    session: Session,
+    user: User,
+    *,
+    recipients: Sequence[str],
+    thread_id: str | None,
+    now: datetime,
+    locale: str | None = None,
+    timezone: str | None = None,
+    proposed_at: datetime | None = None,
+) -> Guidance:
+    """Guidance for the prospect of `thread_id`, or else of the newest thread with a recipient."""
+    settings = rep_settings(user)
+    tz = _zone_name(timezone, settings.timezone)
+    loc = _locale_tag(locale, settings.locale)
+    if proposed_at is not None and proposed_at.tzinfo is None:
+        raise _bad("proposedAt", "Give a date and time with a UTC offset.")
+    emails = [e for e in _emails(recipients) if not settings.context.is_internal(e)]
+    row = find_thread(session, user, (thread_id or "").strip() or None, emails)
+
+    facts: ThreadFacts | None = None
+    prospect: Person | None = None
+    if row is not None:
+        facts = analyze_thread(
+            as_thread(row), settings.context, _index(session, user, settings.context), now=now
+        )
+        prospect = facts.prospect or facts.reply_owed_from
+    if prospect is None and emails:
+        prospect = Person(emails[0], "")
+    gb_emails = sorted({*emails, *([prospect.email] if prospect else [])})
+    getback = active_getback(session, user, row.gmail_thread_id if row else thread_id, gb_emails)
+
+    company = company_from(prospect.email) if prospect else ""
+    who = _who(prospect, company)
+    if facts is not None:
+        judged = _judge(facts, settings, now, who, getback, loc, tz)
+    elif getback is not None and as_utc(getback.due_at) > as_utc(now):
+        judged = _judge(_empty_facts(thread_id), settings, now, who, getback, loc, tz)
+    else:
+        text = (
+            f"stepback has no stored conversation with {who} yet."
+            if prospect
+            else "stepback has no stored conversation with these recipients yet."
+        )
+        judged = _Judged("unknown", False, None, None, text)
+
+    warnings = (
+        list(facts.warnings)
+        if facts is not None and judged.state in ("went_silent", "no_reply_yet")
+        else []
+    )
+    suggested: list[str] = []
+    if judged.silent:
+        codes = [w.code for w in warnings]
+        suggested = suggest_plays(judged.state, codes, facts.unanswered_count if facts else 0)
+    elif judged.state in ("live", "reply_owed"):
+        # Nothing to chase: only the plays for an open conversation (none of them pushy).
+        suggested = suggest_plays(judged.state)
+
+    slot = (
+        as_utc(proposed_at)
+        if proposed_at is not None
+        else _slot(now, tz, business_days=GETBACK_BUSINESS_DAYS)
+    )
+    revisit = _slot(now, tz, days=COLD_FILE_DAYS)
+    plays: list[RenderedPlay] = []
+    if suggested:
+        ctx = context_for(
+            prospect.name if prospect else "",
+            prospect.email if prospect else "",
+            settings.rep_name,
+            facts.subject if facts else "",
+            None,
+            loc,
+            tz,
+        )
+        plays = _render(suggested, ctx, effective_templates(session, user), slot, revisit)
+
+    return Guidance(
+        thread_id=row.gmail_thread_id if row is not None else ((thread_id or "").strip() or None),
+        state=judged.state,
+        prospect=prospect,
+        company=company,
+        sentence=judged.sentence,
+        silent=judged.silent,
+        days_silent=judged.days,
+        business_days_silent=judged.business_days,
+        unanswered_count=facts.unanswered_count if facts is not None else 0,
+        threshold_days=settings.threshold.days,
+        warnings=warnings,
+        plays=plays,
+        getback=getback,
+        nag=judged.silent,
+        subject=facts.subject if facts is not None else "",
+        calendar_days=settings.threshold.calendar_days,
+        proposed_at=slot if "getback_date" in suggested else None,
+        revisit_at=revisit if "cold_file" in suggested else None,
+        reply_owed_since=facts.reply_owed_since if facts is not None else None,
+        suggested=suggested,
+    )
+
+
+def _empty_facts(thread_id: str | None) -> ThreadFacts:
+    return ThreadFacts(
+        thread_id=thread_id or "",
+        subject="",
+        kind=None,
+        silent_since=None,
+        unanswered_count=0,
+        prospect=None,
+        prospect_domain=None,
+        reply_owed_since=None,
+        reply_owed_from=None,
+        last_message_at=None,
+        last_answer_at=None,
+        answer_count=0,
+        external_senders=(),
+        message_count=0,
+        warnings=(),
+    )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return iso_z(moment) if moment is not None else None
+
+
+def getback_to_dict(getback: GetBack) -> dict[str, Any]:
+    """JSON-ready view of a get-back."""
+    return {
+        "id": getback.id,
+        "kind": getback.kind,
+        "threadId": getback.gmail_thread_id,
+        "prospectEmail": getback.prospect_email,
+        "dueAt": _iso(getback.due_at),
+        "note": getback.note or "",
+        "status": getback.status,
+    }
+
+
+def guidance_to_dict(g: Guidance) -> dict[str, Any]:
+    """JSON-ready guidance (camelCase keys; all text is plain data for the consumer to escape)."""
+    return {
+        "threadId": g.thread_id,
+        "state": g.state,
+        "prospect": {"email": g.prospect.email, "name": g.prospect.name} if g.prospect else None,
+        "company": g.company,
+        "subject": g.subject,
+        "sentence": g.sentence,
+        "silent": g.silent,
+        "nag": g.nag,
+        "daysSilent": g.days_silent,
+        "businessDaysSilent": g.business_days_silent,
+        "unansweredCount": g.unanswered_count,
+        "thresholdDays": g.threshold_days,
+        "dayMode": "calendar" if g.calendar_days else "business",
+        "replyOwedSince": _iso(g.reply_owed_since),
+        "warnings": [{"code": w.code, "message": w.message, "count": w.count} for w in g.warnings],
+        "plays": [
+            {
+                "play": p.play,
+                "variant": p.variant,
+                "title": p.title,
+                "text": p.text,
+                "insertable": p.insertable,
+                "channel": PLAYS[p.play].channel,
+            }
+            for p in g.plays
+        ],
+        "proposedAt": _iso(g.proposed_at),
+        "revisitAt": _iso(g.revisit_at),
+        "getback": getback_to_dict(g.getback) if g.getback is not None else None,
+    }
