@@ -16,6 +16,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 ADDRESS_HEADERS = frozenset({"from", "to", "cc"})
 _ADDRESS = re.compile(r"[^@\s<>()\[\],;:\"\\]+@[^@\s<>()\[\],;:\"\\]+")
 _MAX_SHOWN = 80
+_BARE_ROBOTS = frozenset({"mailer-daemon", "postmaster"})
 
 
 class IntString(fields.Field):
@@ -39,6 +40,8 @@ def address_problem(value: str) -> str | None:
     for _name, addr in pairs:
         if addr == "" and group_syntax:
             continue
+        if addr.lower() in _BARE_ROBOTS:
+            continue  # some mail servers sign bounces as a bare "MAILER-DAEMON"
         if not _ADDRESS.fullmatch(addr):
             shown = value if len(value) <= _MAX_SHOWN else value[:_MAX_SHOWN] + "…"
             return f"Not a valid address list: {shown!r}."
