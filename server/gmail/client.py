@@ -17,6 +17,7 @@ from typing import Any
 import google_auth_httplib2
 import httplib2
 from google.auth.credentials import Credentials
+from google.auth.exceptions import RefreshError
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest
@@ -116,8 +117,10 @@ def _final_error(exc: BaseException, what: str) -> GmailError:
     reason = error_reason(exc) if isinstance(exc, HttpError) else ""
     if status == 401:
         return AuthRevoked(f"{what}: Google refused the credentials (401)", 401, reason)
-    if status is None and "invalid_grant" in str(exc):
-        return AuthRevoked(f"{what}: the grant was revoked or expired", None, "invalid_grant")
+    if isinstance(exc, RefreshError):
+        # Google refused the token and it could not be refreshed: revoked, expired or
+        # never refreshable. The rep has to reconnect.
+        return AuthRevoked(f"{what}: Google refused the credentials (401; {exc})", 401, "auth")
     label = status or type(exc).__name__
     return GmailError(f"{what} failed: {label} {reason}".strip(), status, reason)
 
@@ -136,7 +139,11 @@ class GmailClient:
         http = google_auth_httplib2.AuthorizedHttp(credentials, http=httplib2.Http(timeout=timeout))
         options = {"api_endpoint": api_endpoint} if api_endpoint else None
         self.service = build(
-            "gmail", "v1", http=http, static_discovery=True, cache_discovery=False,
+            "gmail",
+            "v1",
+            http=http,
+            static_discovery=True,
+            cache_discovery=False,
             client_options=options,
         )
         root = (api_endpoint or "https://gmail.googleapis.com/").rstrip("/") + "/"
@@ -145,6 +152,16 @@ class GmailClient:
         self.batch_uri = root + GOOGLE_BATCH_PATH
         self.backoff = backoff or Backoff()
         self.calls = 0
+
+    def close(self) -> None:
+        """Close the pooled HTTP connections."""
+        self.service.close()
+
+    def __enter__(self) -> GmailClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _execute(self, request: Any, what: str) -> Any:
         for attempt in range(self.backoff.attempts):
@@ -175,8 +192,12 @@ class GmailClient:
         self, label_ids: Sequence[str], page_token: str | None = None, max_results: int = 500
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of threads.list filtered by labels (label filters, never `q`)."""
-        req = self.service.users().threads().list(
-            userId="me", labelIds=list(label_ids), maxResults=max_results, pageToken=page_token
+        req = (
+            self.service.users()
+            .threads()
+            .list(
+                userId="me", labelIds=list(label_ids), maxResults=max_results, pageToken=page_token
+            )
         )
         page = self._execute(req, "threads.list")
         return list(page.get("threads") or []), page.get("nextPageToken")
@@ -185,8 +206,12 @@ class GmailClient:
         self, label_ids: Sequence[str], page_token: str | None = None, max_results: int = 500
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of messages.list filtered by labels."""
-        req = self.service.users().messages().list(
-            userId="me", labelIds=list(label_ids), maxResults=max_results, pageToken=page_token
+        req = (
+            self.service.users()
+            .messages()
+            .list(
+                userId="me", labelIds=list(label_ids), maxResults=max_results, pageToken=page_token
+            )
         )
         page = self._execute(req, "messages.list")
         return list(page.get("messages") or []), page.get("nextPageToken")
@@ -195,9 +220,16 @@ class GmailClient:
         self, start_history_id: str, page_token: str | None = None
     ) -> tuple[list[dict[str, Any]], str | None, str | None]:
         """One page of history.list: (records, next page token, mailbox historyId)."""
-        req = self.service.users().history().list(
-            userId="me", startHistoryId=start_history_id, pageToken=page_token, maxResults=500,
-            historyTypes=["messageAdded", "messageDeleted", "labelAdded", "labelRemoved"],
+        req = (
+            self.service.users()
+            .history()
+            .list(
+                userId="me",
+                startHistoryId=start_history_id,
+                pageToken=page_token,
+                maxResults=500,
+                historyTypes=["messageAdded", "messageDeleted", "labelAdded", "labelRemoved"],
+            )
         )
         page = self._execute(req, "history.list")
         return list(page.get("history") or []), page.get("nextPageToken"), page.get("historyId")
@@ -206,8 +238,10 @@ class GmailClient:
         """threads.get(format=metadata) for many threads, in batches, retrying failed parts."""
         return self._batched(
             list(thread_ids),
-            lambda tid: self.service.users().threads().get(
-                userId="me", id=tid, format="metadata", metadataHeaders=list(METADATA_HEADERS)
+            lambda tid: (
+                self.service.users()
+                .threads()
+                .get(userId="me", id=tid, format="metadata", metadataHeaders=list(METADATA_HEADERS))
             ),
             "threads.get",
         )
@@ -216,8 +250,10 @@ class GmailClient:
         """messages.get(format=metadata) for many messages, in batches."""
         return self._batched(
             list(message_ids),
-            lambda mid: self.service.users().messages().get(
-                userId="me", id=mid, format="metadata", metadataHeaders=list(METADATA_HEADERS)
+            lambda mid: (
+                self.service.users()
+                .messages()
+                .get(userId="me", id=mid, format="metadata", metadataHeaders=list(METADATA_HEADERS))
             ),
             "messages.get",
         )

@@ -156,6 +156,7 @@ class MailboxSync:
         *,
         progress: ProgressFn | None = None,
         inbound_limit: int = 100,
+        page_size: int = 500,
     ) -> None:
         self.session = session
         self.mailbox = mailbox
@@ -163,6 +164,7 @@ class MailboxSync:
         self.ctx = ctx
         self.progress = progress or _noop
         self.inbound_limit = inbound_limit
+        self.page_size = page_size
 
     def run(self) -> SyncReport:
         """Incremental when possible, full otherwise (or to finish an interrupted full sync)."""
@@ -242,7 +244,9 @@ class MailboxSync:
             self.session.commit()
         started = datetime.fromisoformat(state["started_at"])
         while state["phase"] == "sent":
-            items, next_token = self.client.list_threads(SENT_LABELS, state["page_token"])
+            items, next_token = self.client.list_threads(
+                SENT_LABELS, state["page_token"], self.page_size
+            )
             ids = [str(t["id"]) for t in items if isinstance(t, Mapping) and t.get("id")]
             self._store_many(self.client.get_threads(ids), report, utcnow())
             state = {**state, "page_token": next_token, "done": state["done"] + len(ids)}
@@ -274,7 +278,7 @@ class MailboxSync:
         picked: dict[str, str] = {}
         token: str | None = None
         while len(picked) < self.inbound_limit:
-            items, token = self.client.list_messages(PRIMARY_LABELS, token)
+            items, token = self.client.list_messages(PRIMARY_LABELS, token, self.page_size)
             for item in items:
                 tid, mid = str(item.get("threadId", "")), str(item.get("id", ""))
                 if tid and mid and tid not in known and tid not in picked:
