@@ -89,6 +89,8 @@ def build_batch_response(answers: list[PartAnswer]) -> tuple[str, bytes]:
         phrase = HTTPStatus(answer.status).phrase
         inner = [f"HTTP/1.1 {answer.status} {phrase}"]
         inner += [f"{name}: {value}" for name, value in answer.headers]
+        # Always at least one header: the client needs a blank line after headers even on 204.
+        inner.append(f"Content-Length: {len(answer.body)}")
         chunks.append(
             f"--{boundary}\r\n"
             "Content-Type: application/http\r\n"
