@@ -180,13 +180,25 @@ def _value(variables: Mapping[str, str], name: str) -> str:
     return "" if value is None else str(value)
 
 
+def _drop_trailing_spaces(out: list[str]) -> None:
+    """Drop spaces before an empty value, back to the last real text; values stay intact."""
+    for index in range(len(out) - 1, -1, -1):
+        if index % 2 == 1:  # a value: skip empty ones, never edit others
+            if out[index]:
+                return
+            continue
+        out[index] = out[index].rstrip(" ")
+        if out[index]:
+            return
+
+
 def _fill(parsed: ParsedTemplate, variables: Mapping[str, str], escape: bool) -> str:
     out: list[str] = []
     pieces = parsed.pieces
     for index, piece in enumerate(pieces):
         if index % 2 == 0:
-            if out and out[-1] == "" and piece[:1] in _TIGHT_AFTER and len(out) >= 2:
-                out[-2] = out[-2].rstrip(" ")
+            if out and out[-1] == "" and piece[:1] in _TIGHT_AFTER:
+                _drop_trailing_spaces(out)
             out.append(html.escape(piece) if escape else piece)
         else:
             value = _value(variables, piece)
