@@ -25,6 +25,9 @@ DEFAULTS: dict[str, object] = {
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
     # The Workspace add-on's service account (email claim of Google's system ID token).
     "ADDON_SERVICE_ACCOUNT": "",
+    # The add-on deployment's OAuth client ID (`gcloud workspace-add-ons get-authorization`):
+    # the audience of the user ID token. Empty falls back to GOOGLE_CLIENT_ID.
+    "ADDON_CLIENT_ID": "",
     # Pub/Sub push: expected OIDC audience and service account, and the topic for users.watch.
     "PUBSUB_AUDIENCE": "",
     "PUBSUB_SERVICE_ACCOUNT": "",
