@@ -1,0 +1,171 @@
+"""People of the org: invite a rep by email, move them, set a per-rep threshold or role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, flash, redirect, request, url_for
+from sqlalchemy import func, select
+
+from server.admin.common import (
+    admin,
+    audit,
+    bp,
+    changes,
+    db,
+    org,
+    page,
+    people_of_org,
+    scoped,
+    teams_of_org,
+    user_label,
+)
+from server.admin.forms import Form
+from server.store.models import Team, User
+from server.store.settings import threshold_days
+
+ROLES = {"rep": "Rep", "admin": "Admin (can change these settings)"}
+
+
+def person_values(user: User) -> dict[str, Any]:
+    return {
+        "name": user.name,
+        "team": user.team.name if user.team is not None else None,
+        "threshold_override_days": user.threshold_override_days,
+        "role": user.role,
+    }
+
+
+def _team_choice(form: Form, field: str) -> Team | None:
+    """A team of this org picked in a select ('' means no team)."""
+    raw = form.raw(field).strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        form.fail(field, "Choose one of the listed teams.")
+        return None
+    team = db().scalar(select(Team).where(Team.id == int(raw), Team.org_id == org().id))
+    if team is None:
+        form.fail(field, "Choose one of the listed teams.")
+    return team
+
+
+def _people_page(values: dict[str, str], errors: dict[str, str], status: int) -> tuple[str, int]:
+    people = people_of_org()
+    return page(
+        "admin/people.html",
+        status,
+        people=people,
+        teams=teams_of_org(),
+        roles=ROLES,
+        values=values,
+        errors=errors,
+        thresholds={u.id: threshold_days(u) for u in people},
+    )
+
+
+@bp.get("/people")
+def people() -> tuple[str, int]:
+    """Everyone in the org, with the threshold in force for each."""
+    return _people_page({"email": "", "name": "", "team_id": ""}, {}, 200)
+
+
+@bp.post("/people")
+def person_invite() -> Response | tuple[str, int]:
+    """Add a rep by email; they can then sign in with that Google account."""
+    form = Form(request.form)
+    email = form.email("email")
+    name = form.text("name", label="Name", max_len=200)
+    team = _team_choice(form, "team_id")
+    if email:
+        existing = db().scalar(select(User).where(func.lower(User.email) == email))
+        if existing is not None and existing.org_id == org().id:
+            form.fail("email", f"{email} is already a member of this organisation.")
+        elif existing is not None:
+            # Addresses are unique across stepback: one Google account, one organisation.
+            form.fail("email", f"{email} already belongs to another stepback organisation.")
+    if not form.ok:
+        typed = {k: form.raw(k) for k in ("email", "name", "team_id")}
+        return _people_page(typed, form.errors, 400)
+    person = User(
+        org_id=org().id, email=str(email), name=name, role="rep", team_id=team.id if team else None
+    )
+    db().add(person)
+    db().flush()
+    audit("user.invite", user_label(person), None, person_values(person))
+    db().commit()
+    flash(f"{email} added. They can now sign in with Google.")
+    return redirect(url_for("admin.people"))  # type: ignore[return-value]
+
+
+def _typed(person: User) -> dict[str, str]:
+    override = person.threshold_override_days
+    return {
+        "name": person.name,
+        "team_id": "" if person.team_id is None else str(person.team_id),
+        "threshold_override_days": "" if override is None else str(override),
+        "role": person.role,
+    }
+
+
+def _person_page(
+    person: User, values: dict[str, str], errors: dict[str, str], status: int
+) -> tuple[str, int]:
+    return page(
+        "admin/person.html",
+        status,
+        person=person,
+        teams=teams_of_org(),
+        roles=ROLES,
+        values=values,
+        errors=errors,
+        in_force=threshold_days(person),
+    )
+
+
+@bp.get("/people/<int:user_id>")
+def person_detail(user_id: int) -> tuple[str, int]:
+    """One person's team, threshold override and role."""
+    person = scoped(User, user_id)
+    return _person_page(person, _typed(person), {}, 200)
+
+
+@bp.post("/people/<int:user_id>")
+def person_save(user_id: int) -> Response | tuple[str, int]:
+    """Change a person's name, team, threshold override or role."""
+    person = scoped(User, user_id)
+    form = Form(request.form)
+    name = form.text("name", label="Name", max_len=200)
+    team = _team_choice(form, "team_id")
+    override = form.whole(
+        "threshold_override_days",
+        label="Threshold override",
+        low=1,
+        high=365,
+        unit="days",
+        required=False,
+    )
+    role = form.choice("role", label="role", options=ROLES)
+    if role == "rep" and person.role == "admin" and _admin_count() <= 1:
+        form.fail("role", "This is the organisation's only admin; make someone else admin first.")
+    if not form.ok:
+        typed = {k: form.raw(k) for k in _typed(person)}
+        return _person_page(person, typed, form.errors, 400)
+    before = person_values(person)
+    person.name = name
+    person.team = team
+    person.threshold_override_days = override
+    person.role = str(role)
+    old, new = changes(before, person_values(person))
+    if new:
+        audit("user.update", user_label(person), old, new)
+    db().commit()
+    flash("Saved." if new else "Nothing changed.")
+    if person.id == admin().id and not person.is_admin:
+        return redirect(url_for("web.index"))  # type: ignore[return-value]
+    return redirect(url_for("admin.person_detail", user_id=person.id))  # type: ignore[return-value]
+
+
+def _admin_count() -> int:
+    query = select(func.count(User.id)).where(User.org_id == org().id, User.role == "admin")
+    return int(db().scalar(query) or 0)
