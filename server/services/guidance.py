@@ -406,6 +406,7 @@ def getback_to_dict(getback: GetBack) -> dict[str, Any]:
         "dueAt": _iso(getback.due_at),
         "note": getback.note or "",
         "status": getback.status,
+        "createdAt": _iso(getback.created_at),
     }
 
 

@@ -1,0 +1,483 @@
+"""The rep's JSON API (/api/v1). Docstrings after '---' are the OpenAPI operations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from marshmallow import Schema, ValidationError
+from sqlalchemy import select
+
+from server import clock
+from server.api import schemas as s
+from server.api.identity import current_rep
+from server.engine.model import Person
+from server.engine.pressure import check_pressure
+from server.errors import ApiError
+from server.services.getbacks import (
+    cancel_getback,
+    list_getbacks,
+    record_play,
+    schedule_getback,
+    update_getback,
+)
+from server.services.guidance import compose_guidance
+from server.services.scan import scan_user
+from server.store.db import get_session
+from server.store.models import GetBack, ThreadState, User
+from server.store.settings import rep_settings, threshold_days
+
+bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+# Database ids are 32-bit integers; larger ones cannot exist (and would overflow SQLite).
+MAX_ID = 2**31 - 1
+RETRY_VERIFIER_SECONDS = 10
+
+
+def _json_body(schema: Schema) -> dict[str, Any]:
+    if request.mimetype != "application/json":
+        raise ApiError(400, "Send the body as JSON with 'Content-Type: application/json'.")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise ApiError(400, "The request body is not valid JSON.")
+    return _load(schema, data)
+
+
+def _load(schema: Schema, data: Any) -> dict[str, Any]:
+    try:
+        return schema.load(data)
+    except ValidationError as err:
+        messages = err.messages if isinstance(err.messages, dict) else {"_schema": err.messages}
+        raise ApiError(422, "Some fields are invalid.", fields=messages) from None
+
+
+def _query(schema: Schema) -> dict[str, Any]:
+    return _load(schema, request.args.to_dict())
+
+
+def _out(schema: Schema, obj: Any, status: int = 200) -> Response:
+    resp = jsonify(schema.dump(obj))
+    resp.status_code = status
+    return resp
+
+
+@bp.after_request
+def _api_headers(resp: Response) -> Response:
+    if resp.status_code == 401:
+        challenge = 'Bearer realm="stepback"'
+        if request.headers.get("Authorization"):
+            challenge += ', error="invalid_token"'
+        resp.headers["WWW-Authenticate"] = challenge
+    if resp.status_code == 503:
+        resp.headers.setdefault("Retry-After", str(RETRY_VERIFIER_SECONDS))
+    # Answers are personal: never let a shared cache keep them.
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.get("/me")
+def me() -> Response:
+    """The signed-in rep and the settings in force.
+    ---
+    get:
+      summary: The signed-in rep
+      description: Email, name, org, team, and the silence threshold, day mode, time zone and
+        locale in force (rep override, else team, else org).
+      operationId: getMe
+      tags: [rep]
+      security: [{bearer: []}]
+      responses:
+        200: {description: The rep, content: {application/json: {schema: MeSchema}}}
+        401: Unauthorized
+        403: Forbidden
+        429: TooManyRequests
+        503: Unavailable
+    """
+    rep = current_rep()
+    settings = rep_settings(rep)
+    data = {
+        "email": rep.email,
+        "name": rep.name,
+        "role": rep.role,
+        "org": {"slug": rep.org.slug, "name": rep.org.name},
+        "team": {"id": rep.team.id, "name": rep.team.name} if rep.team else None,
+        "threshold_days": threshold_days(rep),
+        "day_mode": "calendar" if settings.threshold.calendar_days else "business",
+        "reply_target_hours": settings.reply_target_hours,
+        "timezone": settings.timezone,
+        "locale": settings.locale,
+        "mailbox_status": rep.mailbox.status if rep.mailbox else None,
+        "last_sync_at": rep.mailbox.last_sync_at if rep.mailbox else None,
+    }
+    return _out(s.MeSchema(), data)
+
+
+def _item(kind: str, **values: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "kind": kind,
+        "thread_id": None,
+        "subject": "",
+        "prospect": None,
+        "since": None,
+        "days_silent": None,
+        "business_days_silent": None,
+        "unanswered_count": None,
+        "hours_waiting": None,
+        "warnings": [],
+        "getback": None,
+    }
+    base.update(values)
+    return base
+
+
+def _due_items(rep: User, now: datetime) -> list[dict[str, Any]]:
+    session = get_session()
+    due = list_getbacks(session, rep, now=now, due_only=True)
+    ids = [gb.gmail_thread_id for gb in due if gb.gmail_thread_id]
+    rows: Mapping[str, ThreadState] = {}
+    if ids and rep.mailbox is not None:
+        found = session.scalars(
+            select(ThreadState).where(
+                ThreadState.org_id == rep.org_id,
+                ThreadState.mailbox_id == rep.mailbox.id,
+                ThreadState.gmail_thread_id.in_(ids),
+            )
+        )
+        rows = {row.gmail_thread_id: row for row in found}
+    items = []
+    for gb in due:
+        row = rows.get(gb.gmail_thread_id or "")
+        email = gb.prospect_email or (row.prospect_email if row else None)
+        name = (row.prospect_name or "") if row else ""
+        items.append(
+            _item(
+                "due",
+                thread_id=gb.gmail_thread_id,
+                subject=row.subject if row else "",
+                prospect=Person(email, name) if email else None,
+                since=gb.due_at,
+                getback=gb,
+            )
+        )
+    return items
+
+
+def _prospect_items(rep: User, kind: str | None) -> list[dict[str, Any]]:
+    now = clock.now()
+    items: list[dict[str, Any]] = []
+    if kind in (None, "due"):
+        items.extend(_due_items(rep, now))
+    if kind == "due":
+        return items
+    result = scan_user(get_session(), rep, now)
+    if kind in (None, "reply_owed"):
+        for owed in result.reply_owed:
+            f = owed.facts
+            items.append(
+                _item(
+                    "reply_owed",
+                    thread_id=f.thread_id,
+                    subject=f.subject,
+                    prospect=f.reply_owed_from,
+                    since=f.reply_owed_since,
+                    hours_waiting=round(owed.hours_waiting, 1),
+                )
+            )
+    for verdict in result.silent:
+        f = verdict.facts
+        if kind in (None, "silent", f.kind):
+            items.append(
+                _item(
+                    str(f.kind),
+                    thread_id=f.thread_id,
+                    subject=f.subject,
+                    prospect=f.prospect,
+                    since=f.silent_since,
+                    days_silent=verdict.days_silent,
+                    business_days_silent=verdict.business_days_silent,
+                    unanswered_count=f.unanswered_count,
+                    warnings=list(f.warnings),
+                )
+            )
+    return items
+
+
+@bp.get("/prospects")
+def prospects() -> Response:
+    """The rep's due get-backs, owed replies and silent prospects.
+    ---
+    get:
+      summary: Silent prospects, owed replies and due get-backs
+      description: Due get-backs come first, then threads where the prospect waits for a
+        reply (longest waiting first), then silent prospects (most silent first). `kind`
+        filters; `silent` means both went_silent and no_reply_yet.
+      operationId: listProspects
+      tags: [rep]
+      security: [{bearer: []}]
+      parameters:
+      - in: query
+        schema: ProspectsQuerySchema
+      responses:
+        200: {description: One page, content: {application/json: {schema: ProspectPageSchema}}}
+        401: Unauthorized
+        403: Forbidden
+        422: Invalid
+        429: TooManyRequests
+        503: Unavailable
+    """
+    rep = current_rep()
+    query = _query(s.ProspectsQuerySchema())
+    items = _prospect_items(rep, query.get("kind"))
+    page, per_page = query["page"], query["per_page"]
+    start = (page - 1) * per_page
+    body = {
+        "items": items[start : start + per_page],
+        "page": page,
+        "per_page": per_page,
+        "total": len(items),
+    }
+    return _out(s.ProspectPageSchema(), body)
+
+
+@bp.post("/guidance")
+def guidance() -> Response:
+    """Guidance for the prospect of a draft or thread.
+    ---
+    post:
+      summary: Facts, warnings and plays for one prospect
+      description: Finds the thread by id, or else the rep's newest stored thread whose
+        prospect is one of the recipients. `nag` false means the UI shows nothing pushy.
+        All text is plain data; escape it before putting it into HTML.
+      operationId: getGuidance
+      tags: [rep]
+      security: [{bearer: []}]
+      requestBody:
+        required: true
+        content: {application/json: {schema: GuidanceInSchema}}
+      responses:
+        200: {description: Guidance, content: {application/json: {schema: GuidanceOutSchema}}}
+        400: BadRequest
+        401: Unauthorized
+        403: Forbidden
+        422: Invalid
+        429: TooManyRequests
+        503: Unavailable
+    """
+    rep = current_rep()
+    body = _json_body(s.GuidanceInSchema())
+    result = compose_guidance(
+        get_session(),
+        rep,
+        recipients=body["recipients"],
+        thread_id=body["thread_id"],
+        now=clock.now(),
+        locale=body["locale"],
+        timezone=body["timezone"],
+        proposed_at=body["proposed_at"],
+    )
+    return _out(s.GuidanceOutSchema(), result)
+
+
+@bp.post("/pressure-check")
+def pressure_check() -> Response:
+    """Flag pushy phrasing in a draft; the text is neither stored nor logged.
+    ---
+    post:
+      summary: Pressure check of a draft
+      operationId: checkPressure
+      tags: [rep]
+      security: [{bearer: []}]
+      requestBody:
+        required: true
+        content: {application/json: {schema: PressureInSchema}}
+      responses:
+        200: {description: Findings, content: {application/json: {schema: PressureOutSchema}}}
+        400: BadRequest
+        401: Unauthorized
+        403: Forbidden
+        422: Invalid
+        429: TooManyRequests
+        503: Unavailable
+    """
+    current_rep()
+    body = _json_body(s.PressureInSchema())
+    return _out(s.PressureOutSchema(), {"findings": check_pressure(body["text"])})
+
+
+def _own_id(getback_id: int) -> int:
+    if not 1 <= getback_id <= MAX_ID:
+        raise ApiError(404, "No such get-back.")
+    return getback_id
+
+
+@bp.get("/getbacks")
+def getbacks() -> Response:
+    """The rep's scheduled get-backs and cold-file entries.
+    ---
+    get:
+      summary: List get-backs
+      description: Active get-backs, soonest first; with `due=1` only those whose date has come.
+      operationId: listGetbacks
+      tags: [getbacks]
+      security: [{bearer: []}]
+      parameters:
+      - in: query
+        schema: GetBackQuerySchema
+      responses:
+        200: {description: Get-backs, content: {application/json: {schema: GetBackListSchema}}}
+        401: Unauthorized
+        403: Forbidden
+        422: Invalid
+        429: TooManyRequests
+        503: Unavailable
+    """
+    rep = current_rep()
+    query = _query(s.GetBackQuerySchema())
+    items = list_getbacks(get_session(), rep, now=clock.now(), due_only=query["due"])
+    return _out(s.GetBackListSchema(), {"items": items})
+
+
+@bp.post("/getbacks")
+def create_getback() -> Response:
+    """Schedule a get-back date (or park a prospect in the cold file).
+    ---
+    post:
+      summary: Schedule a get-back
+      description: The thread stays quiet in stepback until `dueAt`; then it is listed as due.
+        `dueAt` must be in the future and within two years. A new date for the same thread
+        replaces the earlier one.
+      operationId: createGetback
+      tags: [getbacks]
+      security: [{bearer: []}]
+      requestBody:
+        required: true
+        content: {application/json: {schema: GetBackCreateSchema}}
+      responses:
+        201: {description: Scheduled, content: {application/json: {schema: GetBackOutSchema}}}
+        400: BadRequest
+        401: Unauthorized
+        403: Forbidden
+        422: Invalid
+        429: TooManyRequests
+        503: Unavailable
+    """
+    rep = current_rep()
+    body = _json_body(s.GetBackCreateSchema())
+    session = get_session()
+    row = schedule_getback(
+        session,
+        rep,
+        thread_id=body["thread_id"],
+        prospect_email=body["prospect_email"],
+        due_at=body["due_at"],
+        note=body["note"],
+        kind=body["kind"],
+    )
+    session.commit()
+    return _out(s.GetBackOutSchema(), row, 201)
+
+
+@bp.patch("/getbacks/<int:getback_id>")
+def patch_getback(getback_id: int) -> Response:
+    """Move a get-back or change its note.
+    ---
+    patch:
+      summary: Change a get-back
+      operationId: updateGetback
+      tags: [getbacks]
+      security: [{bearer: []}]
+      parameters:
+      - in: path
+        name: getback_id
+        required: true
+        schema: {type: integer, minimum: 1, maximum: 2147483647}
+      requestBody:
+        required: true
+        content: {application/json: {schema: GetBackPatchSchema}}
+      responses:
+        200: {description: Changed, content: {application/json: {schema: GetBackOutSchema}}}
+        400: BadRequest
+        401: Unauthorized
+        403: Forbidden
+        404: NotFound
+        409: Conflict
+        422: Invalid
+        429: TooManyRequests
+        503: Unavailable
+    """
+    rep = current_rep()
+    body = _json_body(s.GetBackPatchSchema())
+    session = get_session()
+    row = update_getback(
+        session, rep, _own_id(getback_id), due_at=body["due_at"], note=body["note"]
+    )
+    session.commit()
+    return _out(s.GetBackOutSchema(), row)
+
+
+@bp.delete("/getbacks/<int:getback_id>")
+def delete_getback(getback_id: int) -> Response:
+    """Cancel a get-back.
+    ---
+    delete:
+      summary: Cancel a get-back
+      description: The row is kept with status `cancelled` (nothing is lost); repeating is harmless.
+      operationId: cancelGetback
+      tags: [getbacks]
+      security: [{bearer: []}]
+      parameters:
+      - in: path
+        name: getback_id
+        required: true
+        schema: {type: integer, minimum: 1, maximum: 2147483647}
+      responses:
+        200: {description: Cancelled, content: {application/json: {schema: GetBackOutSchema}}}
+        401: Unauthorized
+        403: Forbidden
+        404: NotFound
+        409: Conflict
+        429: TooManyRequests
+        503: Unavailable
+    """
+    rep = current_rep()
+    session = get_session()
+    row: GetBack = cancel_getback(session, rep, _own_id(getback_id))
+    session.commit()
+    return _out(s.GetBackOutSchema(), row)
+
+
+@bp.post("/plays/inserted")
+def play_inserted() -> Response:
+    """Record that the rep inserted a play (for the admin's statistics).
+    ---
+    post:
+      summary: Record an inserted play
+      operationId: recordPlay
+      tags: [plays]
+      security: [{bearer: []}]
+      requestBody:
+        required: true
+        content: {application/json: {schema: PlayInsertedInSchema}}
+      responses:
+        201: {description: Recorded, content: {application/json: {schema: PlayEventOutSchema}}}
+        400: BadRequest
+        401: Unauthorized
+        403: Forbidden
+        422: Invalid
+        429: TooManyRequests
+        503: Unavailable
+    """
+    rep = current_rep()
+    body = _json_body(s.PlayInsertedInSchema())
+    session = get_session()
+    event = record_play(
+        session,
+        rep,
+        thread_id=body["thread_id"],
+        play=body["play"],
+        variant=body["variant"],
+        surface=body["surface"],
+    )
+    session.commit()
+    return _out(s.PlayEventOutSchema(), event, 201)
