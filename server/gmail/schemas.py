@@ -76,9 +76,10 @@ class MessagePartSchema(_Lenient):
             name = header["name"].lower()
             if name not in ADDRESS_HEADERS:
                 continue
-            problem = address_problem(header["value"])
-            if name == "from" and problem is None and not header["value"].strip():
-                problem = "The From header is empty."
+            if name == "from" and not header["value"].strip():
+                problem: str | None = "The From header is empty."
+            else:
+                problem = address_problem(header["value"])
             if problem:
                 problems[index] = {"value": [problem]}
         if problems:
