@@ -100,29 +100,33 @@ export function checkPressure(text, rules) {
       }
     });
   });
-  // Earliest first, then longest, then rule order; overlapping later matches are dropped.
+  // Earliest first, then longest, then rule order. A later match that overlaps a kept one
+  // extends it when it comes from the same rule and is dropped otherwise.
   candidates.sort((a, b) => a.start - b.start || b.end - a.end || a.ruleIndex - b.ruleIndex
     || a.patternIndex - b.patternIndex);
-  const toPoints = codePointCounter(text);
-  const findings = [];
-  let reached = 0;
+  const spans = [];
   for (const { start, end, rule } of candidates) {
-    if (start >= reached) {
-      findings.push({
-        ruleId: rule.id,
-        category: rule.category,
-        start: toPoints(start),
-        end: toPoints(end),
-        text: text.slice(start, end),
-        why: rule.why,
-        suggestion: rule.suggestion,
-        jsStart: start,
-        jsEnd: end,
-      });
-      reached = end;
+    const last = spans[spans.length - 1];
+    if (last && start < last.end) {
+      if (last.rule === rule && end > last.end) {
+        last.end = end;
+      }
+    } else {
+      spans.push({ start, end, rule });
     }
   }
-  return findings;
+  const toPoints = codePointCounter(text);
+  return spans.map(({ start, end, rule }) => ({
+    ruleId: rule.id,
+    category: rule.category,
+    start: toPoints(start),
+    end: toPoints(end),
+    text: text.slice(start, end),
+    why: rule.why,
+    suggestion: rule.suggestion,
+    jsStart: start,
+    jsEnd: end,
+  }));
 }
 
 export async function loadRules(url, fetchImpl = globalThis.fetch) {

@@ -203,13 +203,16 @@ def check_pressure(text: str, rules: RuleSet | None = None) -> list[Finding]:
             for m in pattern.finditer(subject):
                 if m.end() > m.start():
                     candidates.append((m.start(), m.end(), rule_index, pattern_index, rule))
-    # Earliest first, then longest, then rule order; overlapping later matches are dropped.
+    # Earliest first, then longest, then rule order. A later match that overlaps a kept one
+    # extends it when it comes from the same rule and is dropped otherwise.
     candidates.sort(key=lambda c: (c[0], -c[1], c[2], c[3]))
-    findings: list[Finding] = []
-    reached = 0
+    spans: list[tuple[int, int, Rule]] = []
     for start, end, _, _, rule in candidates:
-        if start >= reached:
-            findings.append(Finding(rule.id, rule.category, start, end, text[start:end],
-                                    rule.why, rule.suggestion))
-            reached = end
-    return findings
+        if spans and start < spans[-1][1]:
+            last_start, last_end, last_rule = spans[-1]
+            if last_rule is rule and end > last_end:
+                spans[-1] = (last_start, end, rule)
+            continue
+        spans.append((start, end, rule))
+    return [Finding(rule.id, rule.category, start, end, text[start:end], rule.why,
+                    rule.suggestion) for start, end, rule in spans]

@@ -1,7 +1,8 @@
 // Run the extension's pressure check from Node for the Python tests and bench/pressure.py.
 // Reads one JSON request on stdin: {"module": path to pressure.js, "rules": path to the rules
 // JSON, "texts": [..], "benchRounds": optional number}. Writes {"findings": [[...], ...]}
-// (one list per text) and, when benchRounds > 0, timing figures for the same texts.
+// (one list per text), with "probeErrors": true the errors bad input raises, and, when
+// benchRounds > 0, timing figures for the same texts.
 import { readFileSync } from "node:fs";
 
 const request = JSON.parse(readFileSync(0, "utf8"));
@@ -19,6 +20,27 @@ const rules = await loadRules(request.rules, async () => ({
 }));
 
 const out = { findings: request.texts.map((text) => checkPressure(text, rules)) };
+
+async function errorOf(action) {
+  try {
+    await action();
+  } catch (error) {
+    return `${error.name}: ${error.message}`;
+  }
+  return null;
+}
+
+if (request.probeErrors) {
+  const respond = (ok, status, body) => async () => ({ ok, status, json: async () => body });
+  out.errors = {
+    notText: await errorOf(() => checkPressure(42, rules)),
+    httpError: await errorOf(() => loadRules("rules.json", respond(false, 404, null))),
+    badShape: await errorOf(() => loadRules("rules.json", respond(true, 200, { rules: 3 }))),
+    badPattern: await errorOf(() => loadRules("rules.json", respond(true, 200, {
+      rules: [{ id: "x", patterns: ["(unclosed"] }],
+    }))),
+  };
+}
 
 const rounds = request.benchRounds || 0;
 if (rounds > 0) {
