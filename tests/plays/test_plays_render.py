@@ -1,5 +1,6 @@
 """The play catalogue, default templates and rendering a play for one prospect."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -26,11 +27,12 @@ CHASE_WORDS = ("checking in", "check in", "following up", "follow up", "circle b
                "touch base", "any update", "bump", "just wanted to")
 
 
+BASE = PlayContext(first_name="Dana", company="Globex", rep_name="Sam Lee", subject="Pilot",
+                   proposed_at=SLOT, locale="en-US", timezone="America/New_York")
+
+
 def ctx(**overrides):
-    values = dict(first_name="Dana", company="Globex", rep_name="Sam Lee", subject="Pilot",
-                  proposed_at=SLOT, locale="en-US", timezone="America/New_York")
-    values.update(overrides)
-    return PlayContext(**values)
+    return replace(BASE, **overrides)
 
 
 def test_catalogue_has_every_play_and_defaults_for_each():
