@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from server.gmail.emulator_mailgen import (
@@ -318,7 +319,10 @@ def calendar_accept(ctx: _Ctx, followed_up: bool) -> ThreadPlan:
     co = ctx.company()
     who = co.people[0]
     t = ctx.ago(ctx.rng.uniform(10, 20))
-    day = (t + timedelta(days=3)).strftime("%a %b %d")
+    meeting = t + timedelta(days=3)
+    while meeting.weekday() >= 5:  # meetings fall on weekdays
+        meeting += timedelta(days=1)
+    day = meeting.strftime("%a %b %d")
     topic = f"Pilot kickoff: {co.name} @ {day} 10am - 11am (EST)"
     s = _Story(ctx, f"Invitation: {topic}", "calendar_accept")
     s.rep(t, [who])
@@ -471,11 +475,15 @@ def consultant(ctx: _Ctx) -> ThreadPlan:
     return s.plan()
 
 
+def _long_silence(ctx: _Ctx, count: int) -> ThreadPlan:
+    return went_silent(ctx, count, ctx.rng.uniform(8, 40))
+
+
 def _must_haves(ctx: _Ctx) -> Iterator[Callable[[], ThreadPlan]]:
     """One of each scenario, most important first (small demos keep the head of this list)."""
     r = ctx.rng
     for count in (1, 2, 3, 4, 5):
-        yield lambda c=count: went_silent(ctx, c, r.uniform(8, 40))
+        yield partial(_long_silence, ctx, count)
     yield lambda: cold(ctx, 1, r.uniform(8, 20))
     yield lambda: reply_owed(ctx, r.uniform(30, 60))
     yield lambda: live(ctx)
@@ -483,7 +491,7 @@ def _must_haves(ctx: _Ctx) -> Iterator[Callable[[], ThreadPlan]]:
     yield lambda: assistant_answered(ctx, True)
     yield lambda: internal_only(ctx)
     for name, value in AUTO_REPLY_HEADERS:
-        yield lambda n=name, v=value: auto_reply(ctx, n, v)
+        yield partial(auto_reply, ctx, name, value)
     yield lambda: bounce(ctx, "mailer-daemon")
     yield lambda: newsletter(ctx)
     yield lambda: calendar_accept(ctx, True)

@@ -132,7 +132,8 @@ class GmailEmulator:
     def url(self) -> str:
         """Base URL ending in '/', e.g. http://127.0.0.1:54321/ (binds the port if needed)."""
         host, port = self._bind().server_address[:2]
-        return f"http://{host}:{port}/"
+        name = host.decode() if isinstance(host, bytes) else host
+        return f"http://{name}:{port}/"
 
     @property
     def batch_url(self) -> str:
@@ -322,8 +323,8 @@ class GmailEmulator:
         for part in parts:
             merged = {**shared, **part.headers}
             if urlsplit(part.target).path in BATCH_PATHS:
-                err = bad_request("A batch cannot contain another batch.")
-                status, hdrs, data = _error_response(err)
+                nested = bad_request("A batch cannot contain another batch.")
+                status, hdrs, data = _error_response(nested)
             else:
                 status, hdrs, data = self._handle_call(part.verb, part.target, merged, part.body,
                                                        in_batch=True)

@@ -100,7 +100,7 @@ def make_company(rng: random.Random, stem: str) -> Company:
     name = f"{stem} {kind}"
     domain = f"{ascii_slug(stem, '')}-{ascii_slug(kind, '')}{rng.choice(TLDS)}"
     tz = rng.choice(OFFSETS)
-    people = []
+    people: list[Person] = []
     used: set[str] = set()
     while len(people) < rng.randint(3, 4):
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)

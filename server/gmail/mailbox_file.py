@@ -52,7 +52,8 @@ def _read_text(name: str, path: PathLike, max_bytes: int) -> str:
 def parse_mailbox(data: Any, name: str = "mailbox") -> dict[str, Any]:
     """Validate an already-parsed mailbox document; MailboxFileError names the problem."""
     if not isinstance(data, dict):
-        kind = {list: "a list", str: "a string"}.get(type(data), type(data).__name__)
+        kind = ("a list" if isinstance(data, list) else "a string" if isinstance(data, str)
+                else type(data).__name__)
         raise MailboxFileError(f"{name}: the top level must be a JSON object, not {kind}.")
     try:
         loaded: dict[str, Any] = MailboxFileSchema().load(data)
