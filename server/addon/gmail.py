@@ -61,6 +61,16 @@ class MessageReader:
         )
         self._message_token = message_token
 
+    def close(self) -> None:
+        """Close the HTTP connections (one reader serves one request)."""
+        self._service.close()
+
+    def __enter__(self) -> MessageReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _run(self, request: Any, what: str) -> dict[str, Any]:
         request.headers[ACCESS_TOKEN_HEADER] = self._message_token
         try:

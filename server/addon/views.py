@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -203,25 +204,28 @@ def _refresh_thread(call: Call, session: Session) -> str:
         raise bad_event("gmail.messageId is missing")
     if not event.gmail_access_token or not event.user_oauth_token:
         raise bad_event("the Gmail access tokens are missing")
-    reader = MessageReader(
-        event.user_oauth_token, event.gmail_access_token, current_app.config["GMAIL_API_ENDPOINT"]
-    )
-    opened = reader.message(event.message_id)
-    mailbox = user.mailbox
-    if mailbox is None:
-        return opened.thread_id
-    row = session.query(ThreadState).filter_by(
-        org_id=user.org_id, mailbox_id=mailbox.id, gmail_thread_id=opened.thread_id
-    ).one_or_none()
-    known = {m.get("id") for m in (row.messages if row is not None else []) if isinstance(m, dict)}
-    if opened.id in known:
-        return opened.thread_id
-    try:
-        thread = reader.thread(opened.thread_id)
-    except AddonGmailError as exc:
-        # The per-message grant may not cover the thread; keep what the sync stored.
-        log.info("add-on: thread not readable, using stored state: %s", exc)
-        return opened.thread_id
+    endpoint = current_app.config["GMAIL_API_ENDPOINT"]
+    with MessageReader(event.user_oauth_token, event.gmail_access_token, endpoint) as reader:
+        opened = reader.message(event.message_id)
+        mailbox = user.mailbox
+        if mailbox is None:
+            return opened.thread_id
+        row = session.scalar(
+            select(ThreadState).where(
+                ThreadState.org_id == user.org_id,
+                ThreadState.mailbox_id == mailbox.id,
+                ThreadState.gmail_thread_id == opened.thread_id,
+            )
+        )
+        stored = row.messages if row is not None else []
+        if opened.id in {m.get("id") for m in stored if isinstance(m, dict)}:
+            return opened.thread_id
+        try:
+            thread = reader.thread(opened.thread_id)
+        except AddonGmailError as exc:
+            # The per-message grant may not cover the thread; keep what the sync stored.
+            log.info("add-on: thread not readable, using stored state: %s", exc)
+            return opened.thread_id
     store_thread(session, mailbox, thread, rep_settings(user).context, now=clock.now())
     session.commit()
     return opened.thread_id
