@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server import clock
 from server.auth.session import check_csrf, current_user
-from server.errors import ApiError
+from server.errors import ApiError, wants_json
 from server.store.db import get_session
 from server.store.models import AuditLog, Mailbox, Org, Team, User
 
@@ -55,7 +64,11 @@ def _guard() -> Response | None:
             return redirect(url_for("auth.signin", next=target))  # type: ignore[return-value]
         raise ApiError(401, "Sign in first.")
     if not user.is_admin:
-        raise ApiError(403, ADMINS_ONLY)
+        if wants_json():
+            raise ApiError(403, ADMINS_ONLY)
+        return page_headers(
+            make_response(render_template("admin/refused.html", message=ADMINS_ONLY), 403)
+        )
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         check_csrf()
     g.admin = user
