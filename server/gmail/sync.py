@@ -407,6 +407,31 @@ def release_lease(session: Session, mailbox_id: int, holder: str) -> None:
     session.commit()
 
 
+def release_if_unchanged(session: Session, mailbox_id: int, holder: str, generation: Any) -> bool:
+    """Give the lease back only if no push arrived since `generation` was read."""
+    result = session.execute(
+        update(SyncLock)
+        .where(
+            SyncLock.mailbox_id == mailbox_id,
+            SyncLock.holder == holder,
+            SyncLock.generation == generation,
+        )
+        .values(holder="", acquired_at=None)
+    )
+    session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def renew_lease(session: Session, mailbox_id: int, holder: str) -> None:
+    """Restart the lease clock of a holder that is about to run again."""
+    session.execute(
+        update(SyncLock)
+        .where(SyncLock.mailbox_id == mailbox_id, SyncLock.holder == holder)
+        .values(acquired_at=utcnow())
+    )
+    session.commit()
+
+
 def request_sync(session: Session, mailbox_id: int) -> int:
     """Note that new changes arrived (a push); returns the new generation number."""
     if session.get(SyncLock, mailbox_id) is None:
@@ -449,13 +474,19 @@ def sync_with_lease(
     holder = holder_name()
     if not acquire_lease(session, mailbox.id, holder, lease):
         return None
+    released = False
     try:
         while True:
             generation = session.scalar(_generation(mailbox.id))
             report = MailboxSync(session, mailbox, client, ctx, progress=progress).run()
             session.expire_all()
-            after = session.scalar(_generation(mailbox.id))
-            if after == generation:
+            # Checking the generation and giving the lease back must be one step: a push
+            # that bumps the generation between the two would find the lease taken and
+            # leave, and its change would wait for the next push.
+            if release_if_unchanged(session, mailbox.id, holder, generation):
+                released = True
                 return report
+            renew_lease(session, mailbox.id, holder)
     finally:
-        release_lease(session, mailbox.id, holder)
+        if not released:
+            release_lease(session, mailbox.id, holder)
