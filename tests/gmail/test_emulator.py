@@ -10,6 +10,8 @@ import pytest
 from googleapiclient.errors import HttpError
 
 from server.gmail.emulator import GmailEmulator
+from server.gmail.emulator_errors import ApiError
+from server.gmail.emulator_fields import apply_fields, parse_fields
 from tests.gmail.emulator_fixtures import (
     REP,
     error_of,
@@ -302,3 +304,34 @@ def test_every_request_is_recorded_with_its_parameters(emu: GmailEmulator, users
     assert second.path == "/gmail/v1/users/me/messages/a1"
     assert second.params["metadataHeaders"] == ["From", "To"]
     assert emu.http_requests == 2
+
+
+@pytest.mark.parametrize("selector, expected", [
+    ("a", {"a": {"x": 1, "y": [1, 2]}}),
+    ("a/x,c", {"a": {"x": 1}, "c": 3}),
+    ("a(x),a(y)", {"a": {"x": 1, "y": [1, 2]}}),
+    ("a(x),a", {"a": {"x": 1, "y": [1, 2]}}),
+    ("l(id)", {"l": [{"id": 1}, {"id": 2}]}),
+    ("*", {"a": {"x": 1, "y": [1, 2]}, "c": 3, "l": [{"id": 1, "z": 0}, {"id": 2}]}),
+    ("l/*", {"l": [{"id": 1, "z": 0}, {"id": 2}]}),
+    ("missing", {}),
+])
+def test_fields_selector_rules(selector: str, expected: dict[str, Any]) -> None:
+    value = {"a": {"x": 1, "y": [1, 2]}, "c": 3, "l": [{"id": 1, "z": 0}, {"id": 2}]}
+    assert apply_fields(value, parse_fields(selector)) == expected
+
+
+@pytest.mark.parametrize("selector", ["", "a,", "a(", "a()", "a/", "a)b", "a b"])
+def test_fields_selector_syntax_errors(selector: str) -> None:
+    with pytest.raises(ApiError) as caught:
+        parse_fields(selector)
+    assert caught.value.code == 400
+
+
+def test_thread_listing_uses_the_newest_visible_message(users: Any) -> None:
+    # e1's newest message is in the trash, so e1 sorts by its older sent message
+    # unless spam and trash are included.
+    plain = users.threads().list(userId="me").execute()["threads"]
+    assert plain[-1]["id"] == "e1"
+    both = users.threads().list(userId="me", includeSpamTrash=True).execute()["threads"]
+    assert both[1]["id"] == "e1"
