@@ -73,6 +73,7 @@ def _api_headers(resp: Response) -> Response:
         resp.headers.setdefault("Retry-After", str(RETRY_VERIFIER_SECONDS))
     # Answers are personal: never let a shared cache keep them.
     resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
     return resp
 
 
