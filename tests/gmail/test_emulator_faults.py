@@ -214,3 +214,32 @@ def test_a_stopped_emulator_refuses_connections() -> None:
         url = emu.url
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(url + "gmail/v1/users/me/profile", timeout=2)  # noqa: S310
+
+
+def test_serve_forever_runs_in_the_caller_until_stop() -> None:
+    emu = GmailEmulator(small_mailbox())
+    runner = threading.Thread(target=emu.serve_forever)
+    runner.start()
+    status, _, _ = raw(emu, "gmail/v1/users/me/profile")
+    emu.stop()
+    runner.join(timeout=5)
+    assert status == 200 and not runner.is_alive()
+
+
+def test_cli_reports_a_bad_mailbox_file_in_one_line(tmp_path: Any,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "m.json"
+    path.write_text("[]", encoding="utf-8")
+    assert emulator_module.main(["--mailbox", str(path)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {path}: the top level must be a JSON object, not a list.\n")
+
+
+def test_cli_reports_a_busy_port(capsys: pytest.CaptureFixture[str]) -> None:
+    with GmailEmulator(small_mailbox()) as emu:
+        port = emu.url.rstrip("/").rsplit(":", 1)[1]
+        code = emulator_module.main(["--demo", "--now", "2026-11-20T15:00:00+00:00",
+                                     "--port", port])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot listen on 127.0.0.1:{port}") and err.count("\n") == 1
