@@ -52,7 +52,15 @@ def _register_surfaces(app: Flask) -> None:
     """Register each surface's blueprint; a surface exposes init_app(app)."""
     import importlib
 
-    for name in ("server.api", "server.addon", "server.admin", "server.gmail.push", "server.web"):
+    for name in (
+        "server.api",
+        "server.addon",
+        "server.admin",
+        "server.gmail.push",
+        "server.web",
+        "server.tasks",
+        "server.connect",
+    ):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

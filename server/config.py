@@ -34,6 +34,23 @@ DEFAULTS: dict[str, object] = {
     "PUBSUB_TOPIC": "",
     # Cloud Scheduler calls carry an OIDC token for this service account.
     "SCHEDULER_SERVICE_ACCOUNT": "",
+    # Expected audience of Scheduler tokens; empty means the endpoint's public URL.
+    "SCHEDULER_AUDIENCE": "",
+    # After a push is acknowledged its sync runs in a bounded in-process pool ("background"),
+    # or inside the request ("inline": tests and single-shot local runs).
+    "PUSH_SYNC_MODE": "background",
+    "PUSH_SYNC_WORKERS": 4,
+    "PUSH_SYNC_QUEUE": 200,
+    # Scheduler jobs: renew watches ending within this many hours; poll mailboxes silent
+    # for this long; threads and seconds one job run may use.
+    "WATCH_RENEW_WITHIN_HOURS": 144,
+    "POLL_QUIET_HOURS": 6,
+    "TASK_WORKERS": 4,
+    "TASK_BUDGET_SECONDS": 240,
+    # Gmail retries (exponential backoff with jitter) for background syncs.
+    "GMAIL_RETRY_ATTEMPTS": 6,
+    "GMAIL_BACKOFF_BASE": 0.5,
+    "GMAIL_BACKOFF_CAP": 32.0,
     # Local sign-in for the seeded demo users; off unless the demo turns it on.
     "DEMO_LOGIN": False,
     # Per-rep API rate limit (flask-limiter syntax) and its storage.

@@ -58,7 +58,7 @@ class CertsCache(google.auth.transport.Request):
         self._last_refetch = 0.0
         self.fetches = 0
 
-    def __call__(  # type: ignore[override]
+    def __call__(
         self,
         url: str,
         method: str = "GET",
@@ -145,7 +145,7 @@ def certs_cache(app: Flask) -> CertsCache:
     if cache is None:
         cache = CertsCache()
         app.extensions["stepback_service_certs"] = cache
-    return cache  # type: ignore[no-any-return]
+    return cache
 
 
 def called_url(request: Request) -> str:

@@ -77,7 +77,7 @@ def build_credentials(app: Flask, mailbox: Mailbox) -> Credentials:
                 "the stored grant cannot be decrypted with the configured keys"
             ) from exc
         config = app.config
-        return user_credentials.Credentials(  # type: ignore[no-untyped-call]
+        return user_credentials.Credentials(
             token=None,
             refresh_token=refresh_token,
             token_uri=str(config["GOOGLE_TOKEN_URL"]),
@@ -87,8 +87,18 @@ def build_credentials(app: Flask, mailbox: Mailbox) -> Credentials:
         )
     if mailbox.auth_kind == "none" and app.config.get("GMAIL_API_ENDPOINT"):
         # The demo and local runs read the emulator, which takes any bearer token.
-        return user_credentials.Credentials(token="local-emulator")  # type: ignore[no-untyped-call]  # noqa: S106
+        return user_credentials.Credentials(token="local-emulator")  # noqa: S106
     raise ReconnectNeeded("this mailbox has never been connected")
+
+
+def has_grant(app: Flask, mailbox: Mailbox) -> bool:
+    """Whether the mailbox has something to sign in with (without checking it still works)."""
+    if mailbox.refresh_token_enc:
+        return True
+    org = mailbox.user.org if mailbox.user is not None else None
+    if mailbox.auth_kind == "dwd" or (org is not None and org.dwd_enabled):
+        return bool(org is not None and org.dwd_enabled and org.dwd_key_enc)
+    return mailbox.auth_kind == "none" and bool(app.config.get("GMAIL_API_ENDPOINT"))
 
 
 def _delegated(app: Flask, mailbox: Mailbox) -> Credentials:

@@ -1,0 +1,239 @@
+"""Background work on one mailbox: sync it, renew its Gmail watch; and a small bounded pool.
+
+Every job opens its own database session and never raises: it reports what happened as an
+Outcome, marks a mailbox whose grant is gone as "reconnect needed", and leaves transient
+failures (Gmail 5xx after retries, the token endpoint down, the database restarting) to the
+next push or the next scheduler poll.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
+
+from server.gmail.client import AuthRevoked, Backoff, GmailClient, GmailError
+from server.gmail.credentials import (
+    AuthUnavailable,
+    ReconnectNeeded,
+    fresh_credentials,
+    mark_reconnect_needed,
+)
+from server.gmail.sync import sync_with_lease
+from server.store.db import get_db
+from server.store.models import Mailbox, utcnow
+from server.store.settings import rep_settings
+
+log = logging.getLogger(__name__)
+
+# Mailboxes in this state wait for the rep to reconnect; jobs leave them alone.
+PARKED = ("reconnect_needed",)
+
+
+@dataclass
+class Outcome:
+    """What a job did to one mailbox."""
+
+    mailbox_id: int
+    result: str  # synced | busy | reconnect_needed | error | skipped | renewed
+    detail: str = ""
+    threads_stored: int = 0
+    mode: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v not in ("", 0) or k == "mailbox_id"}
+
+
+def _client(app: Flask, creds: Any) -> GmailClient:
+    backoff = Backoff(
+        attempts=int(app.config.get("GMAIL_RETRY_ATTEMPTS", 6)),
+        base=float(app.config.get("GMAIL_BACKOFF_BASE", 0.5)),
+        cap=float(app.config.get("GMAIL_BACKOFF_CAP", 32.0)),
+    )
+    return GmailClient(creds, api_endpoint=app.config.get("GMAIL_API_ENDPOINT"), backoff=backoff)
+
+
+def sync_mailbox(app: Flask, mailbox_id: int) -> Outcome:
+    """Incremental (or full) sync of one mailbox under its lease; never raises."""
+    try:
+        return _sync(app, mailbox_id)
+    except SQLAlchemyError as exc:
+        # The database went away mid-sync (a restart, a failover): the lease expires and
+        # the next push or poll picks the mailbox up again.
+        log.warning("mailbox %s: database error during sync: %s", mailbox_id, type(exc).__name__)
+        return Outcome(mailbox_id, "error", "database unavailable")
+
+
+def _sync(app: Flask, mailbox_id: int) -> Outcome:
+    with get_db(app).session() as session:
+        mailbox = session.get(Mailbox, mailbox_id)
+        if mailbox is None:
+            return Outcome(mailbox_id, "skipped", "no such mailbox")
+        if mailbox.status in PARKED:
+            return Outcome(mailbox_id, "skipped", "waiting for the rep to reconnect")
+        try:
+            creds = fresh_credentials(app, mailbox)
+        except ReconnectNeeded as exc:
+            mark_reconnect_needed(session, mailbox_id, str(exc))
+            return Outcome(mailbox_id, "reconnect_needed", str(exc))
+        except AuthUnavailable as exc:
+            _note_error(session, mailbox_id, str(exc))
+            return Outcome(mailbox_id, "error", str(exc))
+        ctx = rep_settings(mailbox.user).context
+        with _client(app, creds) as client:
+            try:
+                report = sync_with_lease(session, mailbox, client, ctx)
+            except AuthRevoked as exc:
+                # MailboxSync already marked the mailbox; drop the cached token too.
+                mark_reconnect_needed(session, mailbox_id, str(exc))
+                return Outcome(mailbox_id, "reconnect_needed", str(exc))
+            except GmailError as exc:
+                return Outcome(mailbox_id, "error", str(exc))
+        if report is None:
+            return Outcome(mailbox_id, "busy", "another worker is syncing this mailbox")
+        _mark_answers(session, mailbox)
+        return Outcome(
+            mailbox_id, "synced", mode=report.mode, threads_stored=report.threads_stored
+        )
+
+
+def _mark_answers(session: Any, mailbox: Mailbox) -> None:
+    """Stamp play events whose prospect answered (admin statistics); best effort."""
+    try:
+        from server.services.getbacks import mark_answers
+    except ImportError:  # pragma: no cover - the service layer is optional for jobs
+        return
+    mark_answers(session, mailbox)
+    session.commit()
+
+
+def _note_error(session: Any, mailbox_id: int, message: str) -> None:
+    session.rollback()
+    session.execute(update(Mailbox).where(Mailbox.id == mailbox_id).values(last_error=message))
+    session.commit()
+
+
+def renew_watch(app: Flask, mailbox_id: int, topic: str) -> Outcome:
+    """Call users.watch for the mailbox on `topic` and store the new expiration."""
+    try:
+        with get_db(app).session() as session:
+            mailbox = session.get(Mailbox, mailbox_id)
+            if mailbox is None:
+                return Outcome(mailbox_id, "skipped", "no such mailbox")
+            if mailbox.status in PARKED:
+                return Outcome(mailbox_id, "skipped", "waiting for the rep to reconnect")
+            try:
+                creds = fresh_credentials(app, mailbox)
+            except ReconnectNeeded as exc:
+                mark_reconnect_needed(session, mailbox_id, str(exc))
+                return Outcome(mailbox_id, "reconnect_needed", str(exc))
+            except AuthUnavailable as exc:
+                return Outcome(mailbox_id, "error", str(exc))
+            with _client(app, creds) as client:
+                try:
+                    answer = client.watch(topic)
+                except AuthRevoked as exc:
+                    mark_reconnect_needed(session, mailbox_id, str(exc))
+                    return Outcome(mailbox_id, "reconnect_needed", str(exc))
+                except GmailError as exc:
+                    return Outcome(mailbox_id, "error", str(exc))
+            mailbox.watch_expiration = _expiration(answer.get("expiration"))
+            session.commit()
+            return Outcome(mailbox_id, "renewed")
+    except SQLAlchemyError as exc:
+        log.warning("mailbox %s: database error renewing watch: %s", mailbox_id, exc)
+        return Outcome(mailbox_id, "error", "database unavailable")
+
+
+def _expiration(value: Any) -> datetime | None:
+    """Gmail gives the watch expiration as epoch milliseconds (a string in JSON)."""
+    try:
+        return datetime.fromtimestamp(int(str(value)) / 1000, UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+class SyncPool:
+    """A bounded in-process pool running mailbox syncs after a push has been acknowledged.
+
+    At most `workers` syncs run at once and at most `queue_limit` wait; a mailbox already
+    waiting is not queued twice (its generation bump covers the newer push). When the pool is
+    full the push is still recorded (last_push_at), and the scheduler's poll catches it up.
+    """
+
+    def __init__(self, app: Flask, workers: int = 4, queue_limit: int = 200) -> None:
+        self.app = app
+        self.queue_limit = queue_limit
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sync")
+        self._lock = threading.Lock()
+        self._waiting: set[int] = set()
+        self._futures: set[Future[Outcome]] = set()
+        self.dropped = 0
+
+    def submit(self, mailbox_id: int) -> bool:
+        """Queue a sync; False when it was already queued or the queue is full."""
+        with self._lock:
+            if mailbox_id in self._waiting:
+                return False
+            if len(self._waiting) >= self.queue_limit:
+                self.dropped += 1
+                return False
+            self._waiting.add(mailbox_id)
+            future = self._executor.submit(self._run, mailbox_id)
+            self._futures.add(future)
+        future.add_done_callback(self._done)
+        return True
+
+    def _run(self, mailbox_id: int) -> Outcome:
+        with self._lock:
+            self._waiting.discard(mailbox_id)
+        with self.app.app_context():
+            return sync_mailbox(self.app, mailbox_id)
+
+    def _done(self, future: Future[Outcome]) -> None:
+        with self._lock:
+            self._futures.discard(future)
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until nothing is queued or running (tests, benchmarks, shutdown)."""
+        deadline = utcnow().timestamp() + timeout
+        while True:
+            with self._lock:
+                pending = list(self._futures)
+            if not pending:
+                return True
+            remaining = deadline - utcnow().timestamp()
+            if remaining <= 0:
+                return False
+            for future in pending:
+                try:
+                    future.result(timeout=max(0.01, remaining))
+                except Exception:  # noqa: BLE001,S110 - outcomes are logged by the job itself
+                    pass
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=False)
+
+
+_pool_lock = threading.Lock()
+
+
+def sync_pool(app: Flask) -> SyncPool:
+    """The app's pool, created on first use (after gunicorn forked the worker)."""
+    with _pool_lock:
+        pool = app.extensions.get("stepback_sync_pool")
+        if pool is None:
+            pool = SyncPool(
+                app,
+                workers=int(app.config.get("PUSH_SYNC_WORKERS", 4)),
+                queue_limit=int(app.config.get("PUSH_SYNC_QUEUE", 200)),
+            )
+            app.extensions["stepback_sync_pool"] = pool
+    return pool
