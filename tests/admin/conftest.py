@@ -45,7 +45,7 @@ def synced(app: Any, demo_ids: Any) -> Iterator[Synced]:
             api_endpoint=emu.url,
             backoff=Backoff(attempts=3, base=0.001, cap=0.01),
         )
-        with get_db(app).session() as s:
+        with client, get_db(app).session() as s:
             rep = s.get(User, demo_ids.rep_id)
             assert rep is not None and rep.mailbox is not None
             MailboxSync(s, rep.mailbox, client, rep_settings(rep).context).run()
