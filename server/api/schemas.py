@@ -169,10 +169,25 @@ class GuidanceInSchema(Schema):
         validate=validate.Length(max=100),
         metadata={"description": "Addresses on the draft (To and Cc); 'Name <addr>' is fine."},
     )
-    thread_id = fields.Str(data_key="threadId", load_default=None, validate=THREAD_ID)
+    thread_id = fields.Str(
+        data_key="threadId",
+        load_default=None,
+        validate=THREAD_ID,
+        metadata={"description": "Required when no recipients are given."},
+    )
     locale = fields.Str(load_default=None, validate=LOCALE)
-    timezone = fields.Str(load_default=None, validate=TIMEZONE)
-    proposed_at = UtcDateTime(data_key="proposedAt", load_default=None)
+    timezone = fields.Str(
+        load_default=None,
+        validate=TIMEZONE,
+        metadata={"description": "An IANA zone name; unknown zones get 422."},
+    )
+    proposed_at = UtcDateTime(
+        data_key="proposedAt",
+        load_default=None,
+        metadata={
+            "description": "Slot for the get-back play (with offset); default: 3 business days."
+        },
+    )
 
     @validates_schema
     def _something_to_look_at(self, data: dict[str, Any], **_: Any) -> None:
@@ -239,10 +254,18 @@ class PressureOutSchema(Schema):
 # ---------------------------------------------------------------- /getbacks
 
 
+DUE_AT = "ISO 8601 with a UTC offset; in the future and at most two years ahead."
+
+
 class GetBackCreateSchema(Schema):
-    thread_id = fields.Str(data_key="threadId", load_default=None, validate=THREAD_ID)
+    thread_id = fields.Str(
+        data_key="threadId",
+        load_default=None,
+        validate=THREAD_ID,
+        metadata={"description": "Required when no prospectEmail is given."},
+    )
     prospect_email = fields.Email(data_key="prospectEmail", load_default=None)
-    due_at = UtcDateTime(data_key="dueAt", required=True)
+    due_at = UtcDateTime(data_key="dueAt", required=True, metadata={"description": DUE_AT})
     note = fields.Str(load_default="", validate=validate.Length(max=MAX_NOTE))
     kind = fields.Str(load_default="getback", validate=validate.OneOf(KINDS))
 
@@ -253,7 +276,9 @@ class GetBackCreateSchema(Schema):
 
 
 class GetBackPatchSchema(Schema):
-    due_at = UtcDateTime(data_key="dueAt", load_default=None)
+    """Give dueAt, note or both."""
+
+    due_at = UtcDateTime(data_key="dueAt", load_default=None, metadata={"description": DUE_AT})
     note = fields.Str(load_default=None, validate=validate.Length(max=MAX_NOTE))
 
     @validates_schema
@@ -277,7 +302,12 @@ class GetBackQuerySchema(Schema):
 class PlayInsertedInSchema(Schema):
     thread_id = fields.Str(data_key="threadId", load_default=None, validate=THREAD_ID)
     play = fields.Str(required=True, validate=validate.OneOf(tuple(PLAYS)))
-    variant = fields.Int(required=True, strict=True, validate=validate.Range(min=0, max=99))
+    variant = fields.Int(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=0, max=99),
+        metadata={"description": "Index of a variant the play has in the rep's templates."},
+    )
     surface = fields.Str(load_default="extension", validate=validate.OneOf(SURFACES))
 
 
