@@ -18,6 +18,9 @@ from server.errors import ApiError
 # Gmail hands add-ons legacy ids ("msg-f:<decimal>"); the REST API wants the hex form.
 _LEGACY_ID = re.compile(r"(?:msg|thread)-f:(\d{1,20})")
 _HEX_ID = re.compile(r"[0-9A-Fa-f]{1,32}")
+# Other id spellings are passed to Gmail as they are (it answers 400/404 for ones it does
+# not know, which ends as a friendly card); only characters no id has are refused.
+_PLAUSIBLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9:_-]{0,63}")
 _LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,3}")
 MAX_TOKEN_CHARS = 8192
 MAX_PARAM_CHARS = 2000
@@ -114,6 +117,8 @@ def gmail_id(value: str, where: str) -> str | None:
         return format(int(legacy.group(1)), "x")
     if _HEX_ID.fullmatch(text):
         return text.lower()
+    if _PLAUSIBLE_ID.fullmatch(text):
+        return text
     raise bad_event(f"{where} is not a Gmail id")
 
 

@@ -1,7 +1,9 @@
 """The add-on's cards: homepage, opened message, compose, a play, the get-back form.
 
 Pure card building from service results; no Gmail calls and no writes happen here, so
-the demo page can render the very same cards from stored data.
+the demo page can render the very same cards from stored data. Headers, labels and button
+texts carry only our own words; data (names, addresses, subjects, notes) appears only in
+formatted-text fields, escaped.
 """
 
 from __future__ import annotations
@@ -199,15 +201,21 @@ def homepage_card(
         ),
         c.section([c.text(c.esc(intro))]),
     ]
-    rep = s.user.name or s.user.email
-    return c.card("stepback", sections, subtitle=f"{rep}: who went quiet", name="home")
+    return c.card("stepback", sections, subtitle="Who went quiet, and what is due", name="home")
 
 
 # --- opened message -----------------------------------------------------------------
 
 
+def prospect_row(g: Guidance) -> Json:
+    """Who this is about: the prospect, their company and the thread's subject."""
+    about = " · ".join(p for p in (g.company, g.subject) if p)
+    return c.decorated(c.esc(who(g.prospect)), bottom=c.esc(about, 200) if about else "",
+                       icon="PERSON")
+
+
 def _facts_widgets(s: Screen, g: Guidance) -> list[Json]:
-    widgets = [c.text(c.esc(g.sentence))]
+    widgets = [prospect_row(g), c.text(c.esc(g.sentence))]
     unit = "day" if g.calendar_days else "business day"
     measured = g.days_silent if g.calendar_days else g.business_days_silent
     if measured is not None and g.state in ("went_silent", "no_reply_yet"):
@@ -301,8 +309,7 @@ def message_card(s: Screen, g: Guidance) -> Json:
         c.section(play_rows, heading),
         c.section(_later_buttons(s, g, "message"), "Later, not now"),
     ]
-    subtitle = " · ".join(p for p in (g.company, g.subject) if p)
-    return c.card(who(g.prospect, "stepback"), sections, subtitle=subtitle, name="message")
+    return c.card("stepback", sections, subtitle="This conversation", name="message")
 
 
 def play_card(s: Screen, g: Guidance, play_id: str) -> Json:
@@ -315,7 +322,7 @@ def play_card(s: Screen, g: Guidance, play_id: str) -> Json:
         "phone": "A script for a call. A call beats an email; a voicemail is the weakest choice.",
         "note": "A note for you only. Nothing is sent to the prospect.",
     }[info.channel]
-    widgets: list[Json] = [c.text(c.esc(info.idea)), c.text(c.esc(how))]
+    widgets: list[Json] = [prospect_row(g), c.text(c.esc(info.idea)), c.text(c.esc(how))]
     sections = [c.section(widgets)]
     for p in variants:
         sections.append(c.section([c.text(c.multiline(p.text))], f"Variant {p.variant + 1}"))
@@ -334,7 +341,8 @@ def play_card(s: Screen, g: Guidance, play_id: str) -> Json:
                 )
             )
         )
-    return c.card(info.title, sections, subtitle=who(g.prospect), name=f"play-{play_id}")
+    return c.card(info.title, sections, subtitle="Read it before you reply",
+                  name=f"play-{play_id}")
 
 
 # --- compose --------------------------------------------------------------------------
@@ -363,7 +371,7 @@ def _insert_rows(
 def compose_card(s: Screen, g: Guidance) -> Json:
     """Pick a play and insert it into the open draft; a get-back play takes a date."""
     sections: list[Json | None] = [
-        c.section([c.text(c.esc(g.sentence))]),
+        c.section([prospect_row(g), c.text(c.esc(g.sentence))]),
         c.section([c.decorated(c.esc(w.message), icon="DESCRIPTION") for w in g.warnings],
                   "Worth knowing"),
     ]
@@ -392,8 +400,7 @@ def compose_card(s: Screen, g: Guidance) -> Json:
             "stepback suggests plays once a prospect has gone quiet past your team's "
             "threshold. Until then, write as you normally would."))]))
     sections.append(c.section(_later_buttons(s, g, "compose"), "Later, not now"))
-    subtitle = who(g.prospect, "")
-    return c.card("stepback", sections, subtitle=subtitle, name="compose")
+    return c.card("stepback", sections, subtitle="A next step for this draft", name="compose")
 
 
 # --- get-back form ----------------------------------------------------------------------
@@ -418,6 +425,7 @@ def schedule_card(
             "thread until then and reminds you on the day."
         )
     widgets: list[Json] = [
+        c.decorated(c.esc(prospect or "this thread"), icon="PERSON"),
         c.text(c.esc(intro)),
         c.datetime_picker(
             "due_at", f"{'Revisit on' if cold else 'Get back on'} ({s.timezone})", slot,
@@ -443,7 +451,7 @@ def schedule_card(
         )
     )
     title = "Park in the cold file" if cold else "Get back later"
-    return c.card(title, [c.section(widgets)], subtitle=prospect or "", name="schedule")
+    return c.card(title, [c.section(widgets)], name="schedule")
 
 
 # --- notices ----------------------------------------------------------------------------

@@ -68,6 +68,13 @@ def check_card(app: Any, card: Mapping[str, Any]) -> Card:
     assert 0 < len(sections) <= MAX_SECTIONS
     assert all(s.get("widgets") for s in sections), "a section without widgets"
     assert len(widgets_of(card)) <= MAX_WIDGETS
+    # Plain-text places (header, section headers, buttons) hold only our own words, so
+    # they never need markup characters; data goes to escaped formatted-text fields.
+    plain = [card["header"].get("title", ""), card["header"].get("subtitle", "")]
+    plain += [s.get("header", "") for s in sections]
+    plain += [n["text"] for n in _walk(card) if "onClick" in n and "text" in n]
+    for value in plain:
+        assert not set("<>&") & set(value), f"markup characters in a plain field: {value!r}"
     adapter = app.url_map.bind("stepback.test", url_scheme="https")
     for url in action_urls(card):
         assert url.startswith(BASE_URL + "/addon/"), url

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+
 from server.demo import DEMO_REP
 from tests.addon.stand_in import (
     ADDON_CLIENT_ID,

@@ -30,7 +30,7 @@ def test_valid_tokens_get_a_card(app: Any, addon: Any, seeded: Any) -> None:
     resp = addon.post(HOME)
     assert resp.status_code == 200
     card = check_trigger_answer(app, resp.get_json())
-    assert "Alex Rivera" in card["header"]["subtitle"]
+    assert card["name"] == "home" and card["header"]["title"] == "stepback"
 
 
 def test_missing_system_token_is_401(addon: Any, seeded: Any) -> None:
