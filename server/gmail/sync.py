@@ -165,6 +165,7 @@ class MailboxSync:
         self.progress = progress or _noop
         self.inbound_limit = inbound_limit
         self.page_size = page_size
+        self._singles: dict[str, str] | None = None
 
     def run(self) -> SyncReport:
         """Incremental when possible, full otherwise (or to finish an interrupted full sync)."""
@@ -248,7 +249,7 @@ class MailboxSync:
                 SENT_LABELS, state["page_token"], self.page_size
             )
             ids = [str(t["id"]) for t in items if isinstance(t, Mapping) and t.get("id")]
-            self._store_many(self.client.get_threads(ids), report, utcnow())
+            self._store_many(self._fetch_threads(ids), report, utcnow())
             state = {**state, "page_token": next_token, "done": state["done"] + len(ids)}
             if next_token is None:
                 state.update(phase="inbound", page_token=None)
@@ -265,6 +266,46 @@ class MailboxSync:
         report.threads_removed += int(stale.rowcount or 0)  # type: ignore[attr-defined]
         self._finish(state["history_id"], report, full=True)
         return report
+
+    def _fetch_threads(self, ids: list[str]) -> dict[str, Any]:
+        """threads.get (40 units) each, except one-message threads: messages.get (20 units).
+
+        Cold outreach is mostly one message long, so listing every message once (5 units per
+        500) to learn the thread sizes pays for itself many times over.
+        """
+        singles = self._single_message_threads()
+        one = {tid: singles[tid] for tid in ids if tid in singles}
+        fetched: dict[str, Any] = dict(self.client.get_threads([t for t in ids if t not in one]))
+        if one:
+            messages = self.client.get_messages(one.values())
+            for tid, mid in one.items():
+                result = messages.get(mid)
+                if isinstance(result, Mapping):
+                    fetched[tid] = {
+                        "id": tid,
+                        "historyId": result.get("historyId", ""),
+                        "messages": [result],
+                    }
+                elif result is not None:
+                    fetched[tid] = result
+        return fetched
+
+    def _single_message_threads(self) -> dict[str, str]:
+        """Thread id → message id for threads holding exactly one message (listed once)."""
+        if self._singles is None:
+            counts: dict[str, list[str]] = {}
+            token: str | None = None
+            while True:
+                items, token = self.client.list_messages((), token, 500)
+                for item in items:
+                    tid, mid = str(item.get("threadId", "")), str(item.get("id", ""))
+                    if tid and mid:
+                        counts.setdefault(tid, []).append(mid)
+                self.progress("listing your mail", sum(map(len, counts.values())), None)
+                if token is None:
+                    break
+            self._singles = {tid: mids[0] for tid, mids in counts.items() if len(mids) == 1}
+        return self._singles
 
     def _inbound(self, state: dict[str, Any], report: SyncReport, started: datetime) -> None:
         """Newest Primary-inbox messages of conversations the rep has not written in."""
