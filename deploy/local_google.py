@@ -37,6 +37,7 @@ from google.auth import crypt, jwt
 ISSUER = "https://accounts.google.com"
 METADATA_SCOPE = "https://www.googleapis.com/auth/gmail.metadata"
 EMAIL_SCOPE = "https://www.googleapis.com/auth/userinfo.email"
+GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 
@@ -100,7 +101,7 @@ class _State:
     tokens: dict[str, AccessToken] = field(default_factory=dict)
     refresh: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     codes: dict[str, _Grant] = field(default_factory=dict)
-    service_accounts: dict[str, str] = field(default_factory=dict)
+    service_accounts: dict[str, tuple[str, str]] = field(default_factory=dict)
     delegated: set[str] = field(default_factory=set)
     consent_account: str = ""
     token_requests: int = 0
@@ -283,7 +284,7 @@ class LocalGoogle:
         """A service-account JSON key (as Cloud IAM hands out) trusted for delegation."""
         key = SigningKey()
         with self._lock:
-            self.state.service_accounts[email.lower()] = key.cert_pem
+            self.state.service_accounts[email.lower()] = (key.kid, key.cert_pem)
         return {
             "type": "service_account",
             "project_id": "stepback-local",
@@ -375,11 +376,13 @@ class LocalGoogle:
             return 400, _invalid_grant("Invalid JWT.")
         issuer = str(unverified.get("iss", "")).lower()
         with self._lock:
-            cert = self.state.service_accounts.get(issuer)
-        if cert is None:
+            known = self.state.service_accounts.get(issuer)
+        if known is None:
             return 400, _invalid_grant("Invalid JWT Signature.")
         try:
-            claims = jwt.decode(assertion, certs=[cert], audience=self.token_url)
+            # google-auth addresses assertions to Google's token URL whatever token_uri is.
+            audiences = [self.token_url, GOOGLE_TOKEN_URL]
+            claims = jwt.decode(assertion, certs=dict([known]), audience=audiences)
         except ValueError:
             return 400, _invalid_grant("Invalid JWT Signature.")
         subject = str(claims.get("sub") or "").lower()

@@ -77,12 +77,15 @@ def build_credentials(app: Flask, mailbox: Mailbox) -> Credentials:
                 "the stored grant cannot be decrypted with the configured keys"
             ) from exc
         config = app.config
+        if not config.get("GOOGLE_CLIENT_ID") or not config.get("GOOGLE_CLIENT_SECRET"):
+            # Google refreshes a web client's tokens only with its id and secret.
+            raise AuthUnavailable("GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET must be configured")
         return user_credentials.Credentials(
             token=None,
             refresh_token=refresh_token,
             token_uri=str(config["GOOGLE_TOKEN_URL"]),
             client_id=str(config.get("GOOGLE_CLIENT_ID") or ""),
-            client_secret=str(config.get("GOOGLE_CLIENT_SECRET") or "") or None,
+            client_secret=str(config["GOOGLE_CLIENT_SECRET"]),
             scopes=[METADATA_SCOPE],
         )
     if mailbox.auth_kind == "none" and app.config.get("GMAIL_API_ENDPOINT"):

@@ -170,7 +170,7 @@ def poll_quiet_mailboxes() -> ResponseReturnValue:
             Mailbox.status.not_in(PARKED),
             or_(
                 Mailbox.last_sync_at.is_(None),
-                Mailbox.full_sync_state.is_not(None),
+                Mailbox.status.in_(("new", "syncing", "error")),
                 Mailbox.last_push_at > Mailbox.last_sync_at,
                 (Mailbox.last_sync_at < quiet)
                 & or_(Mailbox.last_push_at.is_(None), Mailbox.last_push_at < quiet),
