@@ -46,6 +46,7 @@ border-radius:14px;padding:4px 10px;cursor:default}
 .field input,.field select{display:block;width:100%;box-sizing:border-box;margin-top:3px;
 font:inherit;font-size:13px;padding:5px}
 hr{border:0;border-top:1px solid #e3e8e6}
+details summary{font-size:12px;color:#2f6f5e;cursor:pointer;margin:6px 0}
 """
 
 

@@ -140,7 +140,15 @@ def card_html(card: Mapping[str, Any]) -> Markup:
         parts.append(Markup('<div class="section">'))
         if sec.get("header"):
             parts.append(Markup('<h3>{}</h3>').format(formatted(sec["header"])))
-        parts.extend(widget(w) for w in sec.get("widgets") or [])
+        widgets = list(sec.get("widgets") or [])
+        # Like Gmail: a collapsible section shows its first widgets and folds the rest.
+        shown = int(sec.get("uncollapsibleWidgetsCount") or 0) if sec.get("collapsible") else \
+            len(widgets)
+        parts.extend(widget(w) for w in widgets[:shown])
+        if widgets[shown:]:
+            rest = Markup("").join(widget(w) for w in widgets[shown:])
+            parts.append(Markup("<details><summary>Show {} more</summary>{}</details>").format(
+                len(widgets) - shown, rest))
         parts.append(Markup("</div>"))
     parts.append(Markup("</section>"))
     return Markup("").join(parts)

@@ -391,10 +391,14 @@ def compose_card(s: Screen, g: Guidance) -> Json:
                                                  s.offset_minutes(slot)))
                 rows.insert(1, c.text(c.esc(
                     "Inserting this play also saves the date as your get-back date.")))
-            sections.append(c.section(rows, info.title, collapsible=len(rows) > 2, keep_open=2))
+            # Keep the first variant (and the date picker of the get-back play) in view.
+            keep = 3 if play_id == "getback_date" else 2
+            sections.append(c.section(rows, info.title, collapsible=len(rows) > keep,
+                                      keep_open=keep))
         elif info.channel == "phone":
-            sections.append(c.section([c.text(c.multiline(variants[0].text))],
-                                      info.title + " (read it on a call)", collapsible=True))
+            widgets = [c.text(c.esc("Read it on a call; nothing is inserted.")),
+                       c.text(c.multiline(variants[0].text))]
+            sections.append(c.section(widgets, info.title))
     if not g.plays:
         sections.append(c.section([c.text(c.esc(
             "stepback suggests plays once a prospect has gone quiet past your team's "

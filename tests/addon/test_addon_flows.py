@@ -275,3 +275,22 @@ def test_show_play_lists_every_variant(gmail_app: Any, addon: Any) -> None:
     card = answer["cards"][0]
     assert card["header"]["title"] == "Step-back closure"
     assert sum(1 for s in card["sections"] if s.get("header", "").startswith("Variant")) >= 2
+
+
+def test_an_id_gmail_does_not_know_gives_a_friendly_card(gmail_app: Any, addon: Any) -> None:
+    resp = addon.post("/addon/message", addon.event(message_id="msg-a:r-4242"))
+    assert resp.status_code == 200
+    assert "Gmail didn't let" in all_text(check_trigger_answer(gmail_app, resp.get_json()))
+
+
+def test_unknown_user_action_gets_a_notification(gmail_app: Any, addon: Any) -> None:
+    event = addon.event("stranger@unknown-co.example", params={"getback": "1"})
+    answer = check_action_answer(gmail_app, addon.post("/addon/actions/getback-cancel",
+                                                       event).get_json())
+    assert answer["notify"] == "stranger@unknown-co.example is not set up in stepback yet."
+
+
+def test_compose_without_recipients_explains_itself(gmail_app: Any, addon: Any) -> None:
+    card = check_trigger_answer(gmail_app, addon.post("/addon/compose", addon.event()).get_json())
+    text = all_text(card)
+    assert "no stored conversation" in text and "Insert" not in text

@@ -49,6 +49,14 @@ def test_every_widget_kind_renders() -> None:
     assert str(widget({"grid": {}})) == '<div class="unknown">(grid)</div>'
 
 
+def test_collapsible_sections_fold_like_gmail() -> None:
+    rows = [c.text(f"row {i}") for i in range(7)]
+    html = str(card_html(c.card("t", [c.section(rows, "S", collapsible=True, keep_open=2)])))
+    shown, folded = html.split("<details>")
+    assert shown.count("row ") == 2 and folded.count("row ") == 5
+    assert "<summary>Show 5 more</summary>" in folded
+
+
 def test_demo_page_is_off_without_demo_login(client: Any) -> None:
     assert client.get("/demo/addon").status_code == 404
 
@@ -64,7 +72,7 @@ def test_demo_page_shows_the_demo_reps_cards(gmail_app: Any) -> None:
     tags = set(re.findall(r"<([a-z0-9]+)", html))
     assert tags <= {"html", "meta", "title", "style", "h1", "p", "div", "h2", "section",
                     "header", "h3", "b", "i", "u", "s", "br", "button", "label", "input",
-                    "select", "option", "hr"}
+                    "select", "option", "hr", "details", "summary"}
 
 
 def test_demo_page_without_demo_data_says_so(app: Any) -> None:
