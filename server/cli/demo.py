@@ -72,11 +72,12 @@ def build_demo(instance: Path | None, threads: int, now: datetime, quiet: bool) 
         ids = seed_demo(session)
         rep = session.get(User, ids.rep_id)
         assert rep is not None and rep.mailbox is not None
-        client = GmailClient(Credentials(token="demo-token"), api_endpoint=emu.url)  # noqa: S106
         progress = Progress(quiet)
-        report = MailboxSync(
-            session, rep.mailbox, client, rep_settings(rep).context, progress=progress
-        ).run()
+        token = Credentials(token="demo-token")  # noqa: S106 - the emulator takes any token
+        with GmailClient(token, api_endpoint=emu.url) as client:
+            report = MailboxSync(
+                session, rep.mailbox, client, rep_settings(rep).context, progress=progress
+            ).run()
         progress.finish()
     return {"app": app, "emulator": emu, "report": report, "rep_id": ids.rep_id}
 

@@ -86,10 +86,10 @@ def run_sync(app: Any, client: GmailClient, progress: Progress) -> tuple[Any, An
 def sync(emulator_url: str | None, quiet: bool) -> None:
     """Sync the connected Gmail account (metadata only): full the first time, then incremental."""
     app = make_app()
-    client = GmailClient(local_credentials(app, emulator_url), api_endpoint=emulator_url)
     progress = Progress(quiet)
     try:
-        report, email = run_sync(app, client, progress)
+        with GmailClient(local_credentials(app, emulator_url), api_endpoint=emulator_url) as client:
+            report, email = run_sync(app, client, progress)
     except GmailError as exc:
         raise CliError(f"sync failed: {exc}", exit_code=1) from exc
     finally:
@@ -135,6 +135,7 @@ def export(out_path: Path, emulator_url: str | None, everything: bool) -> None:
         raise CliError(f"export failed: {exc}", exit_code=1) from exc
     finally:
         progress.finish()
+        client.close()
     mailbox = {
         "emailAddress": profile["emailAddress"],
         "historyId": str(profile.get("historyId", "")),
@@ -170,8 +171,8 @@ def connect(secrets_path: Path, no_browser: bool) -> None:
     path = _token_path(app)
     path.write_bytes(secret_box(app).encrypt(creds.to_json()))
     path.chmod(0o600)
-    client = GmailClient(creds)
-    email = client.profile()["emailAddress"]
+    with GmailClient(creds) as client:
+        email = client.profile()["emailAddress"]
     from server.store.db import get_db
 
     with get_db(app).session() as session:
