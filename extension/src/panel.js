@@ -138,14 +138,15 @@ export function mountPanel({
   }, el(doc, "span", { class: "logo", text: "stepback" }), summary, chevron);
   const status = el(doc, "p", { class: "status", role: "status", "aria-live": "polite" });
   const sentence = el(doc, "p", { class: "line sentence" });
-  const guidanceArea = el(doc, "div", { class: "guidance" });
+  const warningsArea = el(doc, "div", { class: "warnings-area" });
+  const playsArea = el(doc, "div", { class: "plays" });
   const pressureList = el(doc, "ul");
   const pressureNote = el(doc, "p", { class: "line muted pressure-note", text: "Nothing to check yet." });
-  const pressure = el(doc, "div", { class: "pressure", "aria-live": "polite" },
+  const pressure = el(doc, "div", { class: "pressure", "aria-live": "polite", hidden: true },
     el(doc, "h3", { text: "Pressure check" }), pressureNote, pressureList);
   const notice = el(doc, "p", { class: "notice", role: "status", "aria-live": "polite" });
   const content = el(doc, "div", { class: "content", id: ids.content },
-    status, sentence, guidanceArea, pressure, notice);
+    status, sentence, warningsArea, notice, pressure, playsArea);
   const region = el(doc, "section", { class: "sb", role: "region", "aria-label": "stepback" },
     toggle, content);
   shadow.append(el(doc, "style", { text: PANEL_CSS }), region);
@@ -256,7 +257,8 @@ export function mountPanel({
   function showProblem(result) {
     const kind = result?.problem || "server";
     host.dataset.stepbackState = kind;
-    guidanceArea.replaceChildren();
+    warningsArea.replaceChildren();
+    playsArea.replaceChildren();
     sentence.textContent = "";
     region.dataset.tone = "calm";
     status.replaceChildren(result?.message || "stepback could not load its guidance.");
@@ -287,7 +289,8 @@ export function mountPanel({
       guidance = null;
       host.dataset.stepbackState = "empty";
       status.textContent = "";
-      guidanceArea.replaceChildren();
+      warningsArea.replaceChildren();
+      playsArea.replaceChildren();
       region.dataset.tone = "calm";
       summary.textContent = "";
       sentence.textContent = "Add the prospect as a recipient and stepback shows where things stand.";
@@ -318,44 +321,68 @@ export function mountPanel({
     sentence.textContent = g.sentence || "";
     summary.textContent = summaryOf(g);
     region.dataset.tone = g.nag ? "alert" : "calm";
-    const parts = [];
     if (g.nag && Array.isArray(g.warnings) && g.warnings.length) {
-      parts.push(el(doc, "ul", { class: "warnings", "aria-label": "Warnings" },
+      warningsArea.replaceChildren(el(doc, "ul", { class: "warnings", "aria-label": "Warnings" },
         g.warnings.map((w) => el(doc, "li", { "data-code": w.code, text: w.message }))));
+    } else {
+      warningsArea.replaceChildren();
     }
     const groups = groupPlays(g.plays);
-    const playNodes = [];
+    const parts = [];
     for (const [id, variants] of groups) {
-      if (id === "getback_date") {
-        continue; // it lives in the get-back section with the date picker
+      if (id !== "getback_date") {
+        // The best fit comes first and starts opened; the others show their title only.
+        parts.push(renderPlay(id, variants, parts.length === 0));
       }
-      playNodes.push(renderPlay(id, variants));
     }
-    if (playNodes.length) {
-      parts.push(el(doc, "h3", { text: g.nag ? "Next steps without pressure" : "Ideas for this conversation" }), ...playNodes);
+    if (parts.length) {
+      parts.unshift(el(doc, "h3", { text: g.nag ? "Next steps without pressure" : "Ideas for this conversation" }));
     }
     if (g.nag && groups.has("getback_date")) {
       parts.push(renderGetback(groups.get("getback_date")));
     }
-    guidanceArea.replaceChildren(...parts);
+    playsArea.replaceChildren(...parts);
     host.dataset.stepbackState = "ready";
     host.dataset.stepbackNag = String(Boolean(g.nag));
     resolveReady();
   }
 
-  function renderPlay(id, variants) {
+  let detailCount = 0;
+
+  /** A show/hide button for a play's text (aria-expanded, keyboard operable). */
+  function disclosure(detail, open, label) {
+    detailCount += 1;
+    detail.id = `stepback-play-${detailCount}`;
+    detail.hidden = !open;
+    const button = el(doc, "button", {
+      type: "button",
+      class: "preview",
+      "aria-expanded": String(open),
+      "aria-controls": detail.id,
+      text: open ? "Hide" : label,
+    });
+    button.addEventListener("click", () => {
+      const show = detail.hidden;
+      detail.hidden = !show;
+      button.setAttribute("aria-expanded", String(show));
+      button.textContent = show ? "Hide" : label;
+    });
+    return button;
+  }
+
+  function renderPlay(id, variants, open) {
     const first = variants[0];
-    if (first.channel === "phone") {
-      return el(doc, "details", { class: "play", "data-play": id },
-        el(doc, "summary", { text: first.title }),
-        el(doc, "p", { class: "text", text: first.text }),
-        el(doc, "p", { class: "muted", text: "Read it on a call; nothing is inserted." }));
-    }
     let index = 0;
     const text = el(doc, "p", { class: "text", text: first.text });
-    const actions = el(doc, "div", { class: "actions" });
+    const detail = el(doc, "div", { class: "detail" }, text);
+    const actions = el(doc, "span", { class: "actions" });
     const node = el(doc, "article", { class: "play", "data-play": id },
-      el(doc, "h4", { text: first.title }), text, actions);
+      el(doc, "div", { class: "head" }, el(doc, "h4", { text: first.title }), actions), detail);
+    if (first.channel === "phone") {
+      detail.append(el(doc, "p", { class: "muted", text: "Say it on a call; nothing is inserted." }));
+      actions.append(disclosure(detail, false, "Show script"));
+      return node;
+    }
     if (first.channel === "note") {
       // The cold file is a note for the rep, with a revisit date: nothing goes to the prospect.
       if (guidance.revisitAt) {
@@ -367,9 +394,7 @@ export function mountPanel({
           on: { click: () => schedule("cold_file", when, variants[index].text, null) },
         }));
       }
-      return node;
-    }
-    if (first.insertable) {
+    } else if (first.insertable) {
       actions.append(el(doc, "button", {
         type: "button",
         class: "insert primary",
@@ -385,6 +410,7 @@ export function mountPanel({
         },
       }));
     }
+    actions.append(disclosure(detail, open, "Preview"));
     if (variants.length > 1) {
       const other = el(doc, "button", {
         type: "button",
@@ -397,7 +423,7 @@ export function mountPanel({
         text.textContent = variants[index].text;
         other.textContent = `Other wording (${index + 1}/${variants.length})`;
       });
-      actions.append(other);
+      detail.append(el(doc, "div", { class: "actions" }, other));
     }
     return node;
   }
@@ -526,6 +552,7 @@ export function mountPanel({
       return;
     }
     const draft = adapter.draftText(compose).slice(0, MAX_DRAFT_CHARS);
+    pressure.hidden = !draft.trim();
     if (!draft.trim()) {
       pressureNote.textContent = "Nothing to check yet.";
       pressureList.replaceChildren();

@@ -25,9 +25,11 @@ h3 { font-size: 12px; margin: 8px 0 4px; color: #2f6f5e; text-transform: upperca
   letter-spacing: .04em; }
 .play { background: #fff; border: 1px solid #e1e8e5; border-radius: 6px; padding: 6px 8px;
   margin: 6px 0; }
-.play h4 { margin: 0 0 2px; font-size: 13px; }
-.play .text { margin: 2px 0 6px; white-space: pre-wrap; overflow-wrap: anywhere; color: #33413d;
-  max-height: 9em; overflow: auto; }
+.play h4 { margin: 0; font-size: 13px; flex: 1; min-width: 0; }
+.head { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
+.detail { margin-top: 4px; }
+.getback h4 { margin-bottom: 2px; }
+.play .text { margin: 2px 0 6px; white-space: pre-line; overflow-wrap: anywhere; color: #33413d; }
 .actions { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; }
 button { font: inherit; font-size: 12px; border: 1px solid #2f6f5e; color: #2f6f5e;
   background: #fff; border-radius: 14px; padding: 3px 10px; cursor: pointer; }

@@ -35,7 +35,10 @@ def shot(page: Any, selector: str, name: str, tmp_path: Path) -> None:
     """Screenshot for the README when STEPBACK_SCREENSHOTS=1 (docs/screenshots), else to tmp."""
     folder = ROOT / "docs" / "screenshots" if os.environ.get("STEPBACK_SCREENSHOTS") else tmp_path
     folder.mkdir(parents=True, exist_ok=True)
+    size = page.viewport_size
+    page.set_viewport_size({"width": 1280, "height": 1800})  # the whole compose window
     page.locator(selector).screenshot(path=str(folder / f"panel-{name}.png"))
+    page.set_viewport_size(size)
 
 
 def flat(text: str) -> str:
@@ -134,7 +137,7 @@ def test_silent_prospect_flow(
 
     # One click puts a play into the body, as typing (undoable), and the server records it.
     play = page.locator(f"#{root} {PANEL} article.play[data-play='step_back']")
-    expected = play.locator(".text").inner_text()
+    expected = play.locator(".text").text_content() or ""
     play.locator("button.insert").click()
     body = page.locator(f"#{root} [g_editable='true']")
     assert flat(expected) in flat(body.inner_text())
@@ -149,8 +152,11 @@ def test_silent_prospect_flow(
 
     # The phone script is shown, not offered for insertion.
     call = page.locator(f"#{root} {PANEL} [data-play='apology_call']")
-    if call.count():
-        assert call.locator("button.insert").count() == 0
+    assert call.locator("button.insert").count() == 0
+    assert call.locator(".detail").is_hidden()
+    call.locator("button.preview").click()
+    assert call.locator("button.preview").get_attribute("aria-expanded") == "true"
+    assert call.locator(".text").is_visible()
 
     # Pick a get-back slot: it goes into the text and the server records it.
     getback = page.locator(f"#{root} {PANEL} article[data-play='getback_date']")
@@ -219,7 +225,7 @@ def test_hostile_display_name_stays_text(
     panel = wait_panel(page, root)
     sentence = panel_text(page, root, ".sentence")
     assert sentence.startswith("<img")  # the name is shown as the characters it is
-    play_text = page.locator(f"#{root} {PANEL} article.play .text").first.inner_text()
+    play_text = page.locator(f"#{root} {PANEL} article.play .text").first.text_content() or ""
     assert play_text.startswith("Hi <img")
     counts = page.evaluate(
         """(rootId) => {
