@@ -77,7 +77,13 @@ class CachingCertsRequest(google.auth.transport.Request):
             hit = self._cache.get(url)
             if hit is not None and hit.expires > now:
                 return hit.response
-        response = self._inner(url, method="GET", headers=headers, timeout=timeout or 10)
+        try:
+            response = self._inner(url, method="GET", headers=headers, timeout=timeout or 10)
+        finally:
+            # Fetches are rare (the answer is cached), so keep no idle connection around.
+            session = getattr(self._inner, "session", None)
+            if session is not None:
+                session.close()
         self.fetches += 1
         if response.status == 200:
             with self._lock:
