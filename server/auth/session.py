@@ -36,7 +36,7 @@ CSRF_MESSAGE = (
 def current_user() -> User | None:
     """Return the signed-in user of this request, or None."""
     if "stepback_user" in g:
-        return g.stepback_user  # type: ignore[no-any-return]
+        return g.stepback_user
     user = _load_user()
     g.stepback_user = user
     return user
