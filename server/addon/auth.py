@@ -172,15 +172,24 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-def verify_google_request(request: Request, event: AddonEvent) -> Mapping[str, Any]:
-    """Verify the system ID token; return its claims or raise a 401 ApiError."""
+def body_system_token(body: Any) -> str:
+    """authorizationEventObject.systemIdToken of a decoded body, "" when absent or odd."""
+    auth = body.get("authorizationEventObject") if isinstance(body, Mapping) else None
+    token = auth.get("systemIdToken") if isinstance(auth, Mapping) else None
+    return token.strip() if isinstance(token, str) else ""
+
+
+def verify_google_request(request: Request, body_token: str = "") -> Mapping[str, Any]:
+    """Verify the system ID token; return its claims or raise a 401 ApiError.
+
+    The header is what httpOptions.authorizationHeader asks Google to send; the body's
+    authorizationEventObject.systemIdToken is the fallback when there is no header.
+    """
     expected = str(current_app.config.get("ADDON_SERVICE_ACCOUNT") or "").strip().lower()
     if not expected:
         # Without a configured service account no token can be trusted.
         raise unauthorized("The add-on is not configured (ADDON_SERVICE_ACCOUNT is empty).")
-    # The header is what httpOptions.authorizationHeader asks Google to send; the body
-    # copy is the fallback for callers that only fill authorizationEventObject.
-    token = bearer_token(request) or event.system_id_token
+    token = bearer_token(request) or body_token
     if not token:
         raise unauthorized("Google's system ID token is missing.")
     claims = _verify(token, called_url(request), "system ID token")

@@ -75,13 +75,19 @@ def make_screen(user: User, event: AddonEvent | None, now: datetime) -> screens.
 
 
 def _read_call() -> Call:
+    """Verify Google's token first (header when sent), then read the event and the user."""
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise bad_event("the body is too large")
+    header_sent = bool(request.headers.get("Authorization"))
+    if header_sent:
+        auth.verify_google_request(request)
     body = request.get_json(silent=True, force=True)
+    if not header_sent:
+        # Only the body can carry the token; nothing else in it is looked at before.
+        auth.verify_google_request(request, auth.body_system_token(body))
     if body is None:
         raise bad_event("the body is not JSON")
     event = parse_event(body)
-    auth.verify_google_request(request, event)
     email = auth.verify_user(event)
     return Call(event, email, None, None)
 

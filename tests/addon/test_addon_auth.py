@@ -177,6 +177,19 @@ def test_tokens_are_checked_before_the_event_is_used(client: Any, seeded: Any) -
     assert resp.status_code == 401
 
 
+def test_malformed_bodies_from_strangers_get_401_not_400(client: Any, seeded: Any) -> None:
+    # The parser is not reachable without Google's token: no probing of its messages.
+    for body in (b"\x00not json", b"[1, 2]", b'{"commonEventObject": "x"}'):
+        resp = client.post(HOME, data=body, headers={"Content-Type": "application/json"})
+        assert resp.status_code == 401
+
+
+def test_a_bad_header_token_is_not_rescued_by_the_body(addon: Any, tokens: Any,
+                                                       seeded: Any) -> None:
+    event = addon.event(system_token=tokens.system(HOME))
+    _is_401(addon.post(HOME, event, system_token="forged.header.token"))
+
+
 def test_audience_url_in_a_token_must_match_exactly(addon: Any, tokens: Any, seeded: Any) -> None:
     token = tokens.system(HOME, aud=BASE_URL + HOME + "/")
     _is_401(addon.post(HOME, system_token=token))

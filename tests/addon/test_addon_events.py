@@ -1,4 +1,4 @@
-"""Malformed events get a clear 400 (after the tokens are verified), never a 500."""
+"""Malformed events get a clear 400 once Google's token is verified, never a 500."""
 
 from __future__ import annotations
 
