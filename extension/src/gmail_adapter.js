@@ -43,12 +43,16 @@ export function markPanelHost(element) {
   element.setAttribute(PANEL_ATTR, "");
 }
 
-function hasComposeParts(element) {
-  return Boolean(
-    element.querySelector(any(SELECTORS.subject)) ||
-      element.querySelector(any(SELECTORS.chip)) ||
-      element.querySelector(any(SELECTORS.hiddenRecipients)),
-  );
+const COMPOSE_PARTS = any([...SELECTORS.subject, ...SELECTORS.chip, ...SELECTORS.hiddenRecipients]);
+
+function hasComposeParts(element, body) {
+  // Addresses quoted inside the body do not make its container a compose window.
+  for (const part of element.querySelectorAll(COMPOSE_PARTS)) {
+    if (!body.contains(part)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 /** The element holding one compose window's fields, found from its body. */
@@ -60,7 +64,7 @@ export function composeRoot(body) {
   // The nearest ancestor that also holds the recipients or the subject is the compose area;
   // for an inline reply that is the reply box, not the whole thread around it.
   for (let node = body.parentElement; node && node !== document.body; node = node.parentElement) {
-    if (hasComposeParts(node)) {
+    if (hasComposeParts(node, body)) {
       return node;
     }
   }
@@ -89,9 +93,33 @@ export function findComposes(doc = document, loc = location) {
   return out;
 }
 
+/** Split "Name <a@x>, \"Last, First\" <b@y>, c@z" at the commas outside quotes and <>. */
+function splitList(value) {
+  const parts = [];
+  let current = "";
+  let quoted = false;
+  let angled = false;
+  for (const ch of String(value || "")) {
+    if (ch === '"' && !angled) {
+      quoted = !quoted;
+    } else if (ch === "<" && !quoted) {
+      angled = true;
+    } else if (ch === ">" && !quoted) {
+      angled = false;
+    } else if ((ch === "," || ch === ";") && !quoted && !angled) {
+      parts.push(current);
+      current = "";
+      continue;
+    }
+    current += ch;
+  }
+  parts.push(current);
+  return parts;
+}
+
 function splitAddresses(value) {
   const out = [];
-  for (const part of String(value || "").split(/[,;]/)) {
+  for (const part of splitList(value)) {
     const angled = part.match(/<([^<>]+)>\s*$/);
     const email = (angled ? angled[1] : part).trim().toLowerCase();
     const name = angled ? part.slice(0, angled.index).trim().replace(/^"|"$/g, "") : "";
