@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server import clock
+from server.admin.forms import MAX_ID
 from server.auth.session import check_csrf, current_user
 from server.errors import ApiError, wants_json
 from server.store.db import get_session
@@ -91,6 +92,8 @@ def org() -> Org:
 
 def scoped(model: type[Scoped], object_id: int) -> Scoped:
     """Load a row of the admin's org, or 404 (other orgs' rows look like missing ones)."""
+    if not 0 < object_id <= MAX_ID:
+        raise ApiError(404, NOT_FOUND)
     row = db().scalar(select(model).where(model.id == object_id, model.org_id == admin().org_id))
     if row is None:
         raise ApiError(404, NOT_FOUND)

@@ -15,6 +15,25 @@ _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
 _EMAIL_LOCAL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}$")
 MAX_DOMAINS = 50
+# Row ids are 32-bit integers in PostgreSQL; anything larger cannot name a row.
+MAX_ID = 2**31 - 1
+# Control characters (tab and new lines aside) have no place in a setting, and PostgreSQL
+# refuses NUL in text outright.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def has_control(text: str) -> bool:
+    """Tell whether `text` holds a control character other than tab or new line."""
+    return bool(_CONTROL.search(text))
+
+
+def parse_id(text: str | None) -> int | None:
+    """A row id typed into a form or URL, or None when it cannot be one."""
+    value = (text or "").strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 10:
+        return None
+    number = int(value)
+    return number if 0 < number <= MAX_ID else None
 
 
 @lru_cache(maxsize=1)
@@ -90,7 +109,9 @@ class Form:
 
     def text(self, name: str, *, label: str, max_len: int, required: bool = False) -> str:
         value = " ".join(self.raw(name).split())
-        if required and not value:
+        if has_control(value):
+            self.fail(name, f"{label} contains invisible control characters; remove them.")
+        elif required and not value:
             self.fail(name, f"{label} is required.")
         elif len(value) > max_len:
             self.fail(name, f"{label} can be at most {max_len} characters.")

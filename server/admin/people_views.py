@@ -20,7 +20,7 @@ from server.admin.common import (
     teams_of_org,
     user_label,
 )
-from server.admin.forms import Form
+from server.admin.forms import Form, parse_id
 from server.store.models import Team, User
 from server.store.settings import threshold_days
 
@@ -41,10 +41,11 @@ def _team_choice(form: Form, field: str) -> Team | None:
     raw = form.raw(field).strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    wanted = parse_id(raw)
+    if wanted is None:
         form.fail(field, "Choose one of the listed teams.")
         return None
-    team = db().scalar(select(Team).where(Team.id == int(raw), Team.org_id == org().id))
+    team = db().scalar(select(Team).where(Team.id == wanted, Team.org_id == org().id))
     if team is None:
         form.fail(field, "Choose one of the listed teams.")
     return team

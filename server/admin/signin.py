@@ -144,7 +144,8 @@ def demo_submit() -> Response | tuple[str, int]:
     email = request.form.get("email", "").strip().lower()[:320]
     password = request.form.get("password", "")
     next_url = safe_next(request.form.get("next"), "")
-    user = get_session().scalar(select(User).where(User.email == email)) if email else None
+    known = bool(email) and "\x00" not in email
+    user = get_session().scalar(select(User).where(User.email == email)) if known else None
     hashed = user.local_password_hash if user is not None else None
     if user is None or not hashed or not check_password_hash(hashed, password):
         page = render_template(

@@ -20,7 +20,7 @@ from server.admin.common import (
     teams_of_org,
     user_label,
 )
-from server.admin.forms import Form
+from server.admin.forms import Form, parse_id
 from server.plays import PLAYS
 from server.store.models import Team, Template, User
 
@@ -192,10 +192,10 @@ def team_delete(team_id: int) -> Response:
 def team_add_member(team_id: int) -> Response | tuple[str, int]:
     """Move a person of the org into this team."""
     team = scoped(Team, team_id)
-    raw = request.form.get("user_id", "").strip()
-    if not raw.isdigit():
+    person_id = parse_id(request.form.get("user_id"))
+    if person_id is None:
         return _team_page(team, _typed(team), {"user_id": "Choose a person to move."}, 400)
-    person = scoped(User, int(raw))
+    person = scoped(User, person_id)
     old_team = person.team.name if person.team is not None else None
     if person.team_id != team.id:
         person.team_id = team.id

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from server import clock
 from server.admin.common import NOT_FOUND, admin, audit, bp, db, org, page, scoped, teams_of_org
+from server.admin.forms import has_control
 from server.engine.pressure import check_pressure
 from server.errors import ApiError
 from server.plays import (
@@ -172,6 +173,12 @@ def template_team_save(team_id: int, play: str) -> Response | tuple[str, int]:
     return _save(team_id, play)
 
 
+def _problems(text: str) -> str:
+    if has_control(text):
+        return "This variant contains invisible control characters; remove them."
+    return "; ".join(check_template(text))
+
+
 def _clean(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").strip()
 
@@ -183,7 +190,7 @@ def _save(team_id: int | None, play: str) -> Response | tuple[str, int]:
     typed = [_clean(request.form.get(f"variant_{i}", "")) for i in range(MAX_VARIANTS)]
     shown = max(_slots(own, inherited), max((i + 1 for i, t in enumerate(typed) if t), default=0))
     typed = typed[:shown]
-    errors = {f"variant_{i}": "; ".join(check_template(t)) for i, t in enumerate(typed)}
+    errors = {f"variant_{i}": _problems(t) for i, t in enumerate(typed)}
     errors = {k: v for k, v in errors.items() if v}
     if not any(typed):
         errors["variant_0"] = "Keep at least one variant: a play cannot be empty."
