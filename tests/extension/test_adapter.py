@@ -118,7 +118,8 @@ def test_fallbacks_hidden_inputs_hash_and_perm_id(page: Any, browser: Any) -> No
         // A compose with only Gmail's hidden recipient inputs (no chips rendered yet).
         const box = document.createElement('div');
         box.innerHTML = '<form><input type="hidden" name="to">'
-          + '<input type="hidden" name="cc"></form><div g_editable="true" contenteditable="true" class="editable"><div>x</div></div>';
+          + '<input type="hidden" name="cc"></form>'
+          + '<div g_editable="true" contenteditable="true" class="editable"><div>x</div></div>';
         box.querySelector('input[name=to]').value = '"Smith, Bob" <Bob@Globex.com>, not-an-address';
         box.querySelector('input[name=cc]').value = 'carol@globex.com';
         document.querySelector('[role=main]').append(box);
