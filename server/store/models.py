@@ -131,9 +131,7 @@ class Mailbox(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), unique=True
-    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     email: Mapped[str] = mapped_column(String(320))
     # "new" | "syncing" | "ok" | "error" | "reconnect_needed"
     status: Mapped[str] = mapped_column(String(24), default="new")
