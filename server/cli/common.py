@@ -15,9 +15,17 @@ class CliError(click.ClickException):
 
     exit_code = 2
 
-    def __init__(self, message: str, exit_code: int = 2) -> None:
+    def __init__(self, message: str, exit_code: int | None = None) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        if exit_code is not None:
+            # click declares exit_code on the class; an instance may still need its own.
+            self.exit_code = exit_code  # type: ignore[misc]
+
+
+class CliFailure(CliError):
+    """The input was fine but the work failed (Gmail unreachable, refused...): exit code 1."""
+
+    exit_code = 1
 
 
 def parse_now(value: str | None) -> datetime:

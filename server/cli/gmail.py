@@ -10,7 +10,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.cli.common import CliError, Progress, make_app
+from server.cli.common import CliError, CliFailure, Progress, make_app
 from server.gmail.client import SCOPES, GmailClient, GmailError
 
 TOKEN_FILE = "gmail_token.enc"  # noqa: S105 - a file name, not a secret
@@ -91,7 +91,7 @@ def sync(emulator_url: str | None, quiet: bool) -> None:
         with GmailClient(local_credentials(app, emulator_url), api_endpoint=emulator_url) as client:
             report, email = run_sync(app, client, progress)
     except GmailError as exc:
-        raise CliError(f"sync failed: {exc}", exit_code=1) from exc
+        raise CliFailure(f"sync failed: {exc}") from exc
     finally:
         progress.finish()
     click.echo(
@@ -132,7 +132,7 @@ def export(out_path: Path, emulator_url: str | None, everything: bool) -> None:
             threads.extend(t for t in fetched.values() if isinstance(t, dict))
             progress("fetching threads", len(threads), len(ids))
     except GmailError as exc:
-        raise CliError(f"export failed: {exc}", exit_code=1) from exc
+        raise CliFailure(f"export failed: {exc}") from exc
     finally:
         progress.finish()
         client.close()

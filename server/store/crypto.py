@@ -67,4 +67,4 @@ def secret_box(app: Flask | None = None) -> SecretBox:
     if box is None:
         box = SecretBox(load_keys(app))
         app.extensions["stepback_secret_box"] = box
-    return box  # type: ignore[no-any-return]
+    return box

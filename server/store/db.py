@@ -89,14 +89,14 @@ def init_app(app: Flask) -> None:
 
 def get_db(app: Flask | None = None) -> Database:
     """Return the Database of the given (or current) app."""
-    return (app or current_app).extensions["stepback_db"]  # type: ignore[no-any-return]
+    return (app or current_app).extensions["stepback_db"]
 
 
 def get_session() -> Session:
     """Return this request's session, opening it on first use."""
     if "db_session" not in g:
         g.db_session = get_db().sessionmaker()
-    return g.db_session  # type: ignore[no-any-return]
+    return g.db_session
 
 
 def _close_session(exc: BaseException | None) -> None:
