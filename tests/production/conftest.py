@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -181,3 +183,22 @@ def run_task(client: Any, google: LocalGoogle, name: str, **query: Any) -> Any:
     return client.post(
         f"/tasks/{name}", query_string=query, headers={"Authorization": f"Bearer {token}"}
     )
+
+
+@contextmanager
+def scratch_pg(base_url: str, tag: str) -> Iterator[str]:
+    """A brand-new PostgreSQL database on the test server (dropped afterwards); yields its URL."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base_url.replace("postgresql+psycopg://", "postgresql://", 1))
+    name = f"{url.database or 'stepback'}_{tag}_{secrets.token_hex(3)}"
+    admin = url.set(drivername="postgresql", database="postgres")
+    dsn = admin.render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
