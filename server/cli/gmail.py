@@ -20,6 +20,11 @@ def _token_path(app: Any) -> Path:
     return Path(app.instance_path) / TOKEN_FILE
 
 
+def gmail_endpoint(app: Any, emulator_url: str | None) -> str | None:
+    """--emulator wins; else GMAIL_API_ENDPOINT from the configuration; else Google."""
+    return emulator_url or app.config.get("GMAIL_API_ENDPOINT") or None
+
+
 def local_credentials(app: Any, emulator_url: str | None) -> Any:
     """Credentials for the CLI: a placeholder for the emulator, else the stored grant."""
     from google.oauth2.credentials import Credentials
@@ -88,7 +93,8 @@ def sync(emulator_url: str | None, quiet: bool) -> None:
     app = make_app()
     progress = Progress(quiet)
     try:
-        with GmailClient(local_credentials(app, emulator_url), api_endpoint=emulator_url) as client:
+        creds = local_credentials(app, emulator_url)
+        with GmailClient(creds, api_endpoint=gmail_endpoint(app, emulator_url)) as client:
             report, email = run_sync(app, client, progress)
     except GmailError as exc:
         raise CliFailure(f"sync failed: {exc}") from exc
@@ -111,7 +117,8 @@ def export(out_path: Path, emulator_url: str | None, everything: bool) -> None:
     from server.gmail.mailbox_file import save_mailbox_file
 
     app = make_app()
-    client = GmailClient(local_credentials(app, emulator_url), api_endpoint=emulator_url)
+    creds = local_credentials(app, emulator_url)
+    client = GmailClient(creds, api_endpoint=gmail_endpoint(app, emulator_url))
     progress = Progress()
     try:
         profile = client.profile()
@@ -171,7 +178,7 @@ def connect(secrets_path: Path, no_browser: bool) -> None:
     path = _token_path(app)
     path.write_bytes(secret_box(app).encrypt(creds.to_json()))
     path.chmod(0o600)
-    with GmailClient(creds) as client:
+    with GmailClient(creds, api_endpoint=gmail_endpoint(app, None)) as client:
         email = client.profile()["emailAddress"]
     from server.store.db import get_db
 
