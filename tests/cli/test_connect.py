@@ -35,7 +35,8 @@ class TokenEndpoint(BaseHTTPRequestHandler):
         type(self).exchanges.append(form)
         verifier = form.get("code_verifier", "")
         digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
-        if form.get("code") not in self.challenges or self.challenges[form["code"]] != digest.decode():
+        expected = self.challenges.get(form.get("code", ""))
+        if expected is None or expected != digest.decode():
             self._send(400, {"error": "invalid_grant"})
             return
         self._send(
