@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import request
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from server.auth.tokens import TokenError, TokenInfo, bearer_token, verifier_for
 from server.errors import ApiError
@@ -54,7 +55,13 @@ def current_rep() -> User:
     if "rep" in memo:
         return memo["rep"]
     info = token_info()
-    user = get_session().scalar(select(User).where(User.email == info.email))
+    # One round trip for what every endpoint reads next (settings need org, team, mailbox).
+    query = (
+        select(User)
+        .where(User.email == info.email)
+        .options(joinedload(User.org), joinedload(User.team), joinedload(User.mailbox))
+    )
+    user = get_session().scalar(query)
     if user is None:
         raise ApiError(
             403,

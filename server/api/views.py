@@ -33,6 +33,21 @@ bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 # Database ids are 32-bit integers; larger ones cannot exist (and would overflow SQLite).
 MAX_ID = 2**31 - 1
 RETRY_VERIFIER_SECONDS = 10
+# Schema instances are reusable across requests (no per-call state); building them costs time.
+GETBACK_CREATE = s.GetBackCreateSchema()
+GETBACK_LIST = s.GetBackListSchema()
+GETBACK_OUT = s.GetBackOutSchema()
+GETBACK_PATCH = s.GetBackPatchSchema()
+GETBACK_QUERY = s.GetBackQuerySchema()
+GUIDANCE_IN = s.GuidanceInSchema()
+GUIDANCE_OUT = s.GuidanceOutSchema()
+ME_OUT = s.MeSchema()
+PLAY_EVENT_OUT = s.PlayEventOutSchema()
+PLAY_INSERTED_IN = s.PlayInsertedInSchema()
+PRESSURE_IN = s.PressureInSchema()
+PRESSURE_OUT = s.PressureOutSchema()
+PROSPECT_PAGE = s.ProspectPageSchema()
+PROSPECTS_QUERY = s.ProspectsQuerySchema()
 
 
 def _json_body(schema: Schema) -> dict[str, Any]:
@@ -111,7 +126,7 @@ def me() -> Response:
         "mailbox_status": rep.mailbox.status if rep.mailbox else None,
         "last_sync_at": rep.mailbox.last_sync_at if rep.mailbox else None,
     }
-    return _out(s.MeSchema(), data)
+    return _out(ME_OUT, data)
 
 
 def _item(kind: str, **values: Any) -> dict[str, Any]:
@@ -228,7 +243,7 @@ def prospects() -> Response:
         503: Unavailable
     """
     rep = current_rep()
-    query = _query(s.ProspectsQuerySchema())
+    query = _query(PROSPECTS_QUERY)
     items = _prospect_items(rep, query.get("kind"))
     page, per_page = query["page"], query["per_page"]
     start = (page - 1) * per_page
@@ -238,7 +253,7 @@ def prospects() -> Response:
         "per_page": per_page,
         "total": len(items),
     }
-    return _out(s.ProspectPageSchema(), body)
+    return _out(PROSPECT_PAGE, body)
 
 
 @bp.post("/guidance")
@@ -266,7 +281,7 @@ def guidance() -> Response:
         503: Unavailable
     """
     rep = current_rep()
-    body = _json_body(s.GuidanceInSchema())
+    body = _json_body(GUIDANCE_IN)
     result = compose_guidance(
         get_session(),
         rep,
@@ -277,7 +292,7 @@ def guidance() -> Response:
         timezone=body["timezone"],
         proposed_at=body["proposed_at"],
     )
-    return _out(s.GuidanceOutSchema(), result)
+    return _out(GUIDANCE_OUT, result)
 
 
 @bp.post("/pressure-check")
@@ -302,8 +317,8 @@ def pressure_check() -> Response:
         503: Unavailable
     """
     current_rep()
-    body = _json_body(s.PressureInSchema())
-    return _out(s.PressureOutSchema(), {"findings": check_pressure(body["text"])})
+    body = _json_body(PRESSURE_IN)
+    return _out(PRESSURE_OUT, {"findings": check_pressure(body["text"])})
 
 
 def _own_id(getback_id: int) -> int:
@@ -334,9 +349,9 @@ def getbacks() -> Response:
         503: Unavailable
     """
     rep = current_rep()
-    query = _query(s.GetBackQuerySchema())
+    query = _query(GETBACK_QUERY)
     items = list_getbacks(get_session(), rep, now=clock.now(), due_only=query["due"])
-    return _out(s.GetBackListSchema(), {"items": items})
+    return _out(GETBACK_LIST, {"items": items})
 
 
 @bp.post("/getbacks")
@@ -364,7 +379,7 @@ def create_getback() -> Response:
         503: Unavailable
     """
     rep = current_rep()
-    body = _json_body(s.GetBackCreateSchema())
+    body = _json_body(GETBACK_CREATE)
     session = get_session()
     row = schedule_getback(
         session,
@@ -376,7 +391,7 @@ def create_getback() -> Response:
         kind=body["kind"],
     )
     session.commit()
-    return _out(s.GetBackOutSchema(), row, 201)
+    return _out(GETBACK_OUT, row, 201)
 
 
 @bp.patch("/getbacks/<int:getback_id>")
@@ -408,13 +423,13 @@ def patch_getback(getback_id: int) -> Response:
         503: Unavailable
     """
     rep = current_rep()
-    body = _json_body(s.GetBackPatchSchema())
+    body = _json_body(GETBACK_PATCH)
     session = get_session()
     row = update_getback(
         session, rep, _own_id(getback_id), due_at=body["due_at"], note=body["note"]
     )
     session.commit()
-    return _out(s.GetBackOutSchema(), row)
+    return _out(GETBACK_OUT, row)
 
 
 @bp.delete("/getbacks/<int:getback_id>")
@@ -445,7 +460,7 @@ def delete_getback(getback_id: int) -> Response:
     session = get_session()
     row: GetBack = cancel_getback(session, rep, _own_id(getback_id))
     session.commit()
-    return _out(s.GetBackOutSchema(), row)
+    return _out(GETBACK_OUT, row)
 
 
 @bp.post("/plays/inserted")
@@ -470,7 +485,7 @@ def play_inserted() -> Response:
         503: Unavailable
     """
     rep = current_rep()
-    body = _json_body(s.PlayInsertedInSchema())
+    body = _json_body(PLAY_INSERTED_IN)
     session = get_session()
     event = record_play(
         session,
@@ -481,4 +496,4 @@ def play_inserted() -> Response:
         surface=body["surface"],
     )
     session.commit()
-    return _out(s.PlayEventOutSchema(), event, 201)
+    return _out(PLAY_EVENT_OUT, event, 201)

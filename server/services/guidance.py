@@ -3,12 +3,14 @@ for the JSON API, the Gmail add-on and the admin preview)."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Text, cast, or_, select
 from sqlalchemy.orm import Session
 
 from server.engine.calendar import as_utc, days_between
@@ -29,7 +31,7 @@ from server.plays import (
     suggest_plays,
 )
 from server.plays.slots import Locale, zone
-from server.services.scan import as_thread, stored_threads
+from server.services.scan import as_thread
 from server.services.templates import effective_templates
 from server.store.models import GetBack, ThreadState, User
 from server.store.settings import RepSettings, rep_settings
@@ -266,8 +268,76 @@ def _render(
     return rendered
 
 
-def _index(session: Session, user: User, ctx: MailboxContext) -> dict[str, frozenset[str]]:
-    return domain_sender_index(stored_threads(session, user), ctx)
+class _IndexCache:
+    """Small LRU of per-domain sender indexes, valid while the threads behind them are unchanged."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._data: OrderedDict[Any, tuple[Any, dict[str, frozenset[str]]]] = OrderedDict()
+
+    def get(self, key: Any, version: Any) -> dict[str, frozenset[str]] | None:
+        with self._lock:
+            hit = self._data.get(key)
+            if hit is None or hit[0] != version:
+                return None
+            self._data.move_to_end(key)
+            return hit[1]
+
+    def put(self, key: Any, version: Any, value: dict[str, frozenset[str]]) -> None:
+        with self._lock:
+            self._data[key] = (version, value)
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+
+_index_cache = _IndexCache()
+
+
+def domain_index(
+    session: Session, user: User, ctx: MailboxContext, domain: str | None
+) -> dict[str, frozenset[str]]:
+    """Who at `domain` ever wrote to the rep (for the single-contact warning).
+
+    Reads only the threads that involve someone at that domain (by their stored participant
+    list) instead of the whole mailbox, and reuses the answer while none of those threads
+    changed (same ids, Gmail history ids and update times).
+    """
+    if not domain or user.mailbox is None:
+        return {}
+    suffix = "@" + domain
+    # The JSON text of the participant list narrows the rows in the database (a superset:
+    # LIKE wildcards in a domain only add rows); the exact test follows in Python.
+    rows = session.execute(
+        select(
+            ThreadState.id,
+            ThreadState.history_id,
+            ThreadState.updated_at,
+            ThreadState.participants,
+        ).where(
+            ThreadState.org_id == user.org_id,
+            ThreadState.mailbox_id == user.mailbox.id,
+            cast(ThreadState.participants, Text).like(f"%{suffix}%"),
+        )
+    )
+    matching = sorted(
+        (rid, history, updated)
+        for rid, history, updated, people in rows
+        if any(str(p).endswith(suffix) for p in people or ())
+    )
+    if not matching:
+        return {}
+    key = (user.mailbox.id, domain, ctx)
+    version = tuple(matching)
+    cached = _index_cache.get(key, version)
+    if cached is not None:
+        return cached
+    wanted = [rid for rid, _, _ in matching]
+    threads = session.scalars(select(ThreadState).where(ThreadState.id.in_(wanted)))
+    index = domain_sender_index([as_thread(row) for row in threads], ctx)
+    _index_cache.put(key, version, index)
+    return index
 
 
 def compose_guidance(
@@ -293,9 +363,10 @@ def compose_guidance(
     facts: ThreadFacts | None = None
     prospect: Person | None = None
     if row is not None:
-        facts = analyze_thread(
-            as_thread(row), settings.context, _index(session, user, settings.context), now=now
-        )
+        thread = as_thread(row)
+        first = analyze_thread(thread, settings.context)
+        index = domain_index(session, user, settings.context, first.prospect_domain)
+        facts = analyze_thread(thread, settings.context, index, now=now)
         prospect = facts.prospect or facts.reply_owed_from
     if prospect is None and emails:
         prospect = Person(emails[0], "")

@@ -87,3 +87,21 @@ def test_hostile_display_name_stays_data(demo: Any) -> None:
     assert greeted and all(t.startswith("Hi <img,") for t in greeted)
     # The templates' own placeholders were filled; nothing from the name was treated as one.
     assert not any("{{" in p["text"] or "{first_name}" in p["text"] for p in data["plays"])
+
+
+def test_guidance_warnings_equal_the_mailbox_wide_scan(app: Any, synced_demo: Any) -> None:
+    """Guidance reads only the prospect's domain's threads; its warnings must still match
+    a scan over the whole mailbox, for every silent thread (and again from the cache)."""
+    from server.services.guidance import compose_guidance
+
+    result = _scan(app, synced_demo)
+    with app.app_context(), get_db(app).session() as s:
+        rep = s.get(User, synced_demo.ids.rep_id)
+        for _round in range(2):
+            for verdict in result.silent:
+                g = compose_guidance(
+                    s, rep, recipients=[], thread_id=verdict.facts.thread_id, now=NOW
+                )
+                assert [(w.code, w.count) for w in g.warnings] == [
+                    (w.code, w.count) for w in verdict.facts.warnings
+                ], verdict.facts.thread_id

@@ -170,3 +170,28 @@ def test_guidance_dict_shape(db: Session, reps: Reps) -> None:
     assert data["dayMode"] == "business"
     assert data["proposedAt"].endswith("Z")
     assert {"play", "variant", "title", "text", "insertable", "channel"} == set(data["plays"][0])
+
+
+def test_single_contact_index_notices_a_new_colleague(db: Session, reps: Reps) -> None:
+    """The per-domain sender index is cached, but a changed thread invalidates it."""
+    from tests.engine.builders import thread
+    from tests.services.mailboxes import at, inbound, out, store
+
+    def codes() -> set[str]:
+        g = compose_guidance(db, reps.alex, recipients=[], thread_id="t-silent", now=NOW)
+        return {w.code for w in g.warnings}
+
+    assert "single_contact" in codes()
+    assert "single_contact" in codes()  # served from the cache
+    store(
+        db,
+        reps.alex,
+        [
+            thread(
+                "t-other",
+                out("x1", at(9, 1), "Ann Lee <ann@globex-corp.com>", "Other"),
+                inbound("x2", at(9, 2), "Ann Lee <ann@globex-corp.com>", "Other"),
+            )
+        ],
+    )
+    assert "single_contact" not in codes()
