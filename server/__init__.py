@@ -60,6 +60,7 @@ def _register_surfaces(app: Flask) -> None:
         "server.web",
         "server.tasks",
         "server.connect",
+        "server.demo_panel",
     ):
         try:
             module = importlib.import_module(name)

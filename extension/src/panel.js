@@ -45,6 +45,29 @@ function el(doc, tag, attrs = {}, ...children) {
   return node;
 }
 
+let sharedSheet = null;
+
+/**
+ * Style the shadow root. A constructed stylesheet is not inline CSS, so pages whose CSP
+ * forbids inline styles (the demo page, possibly Gmail one day) still show the panel right.
+ */
+function applyStyles(doc, shadow) {
+  const Sheet = doc.defaultView?.CSSStyleSheet;
+  if (Sheet && "adoptedStyleSheets" in shadow && "replaceSync" in Sheet.prototype) {
+    try {
+      if (!sharedSheet) {
+        sharedSheet = new Sheet();
+        sharedSheet.replaceSync(PANEL_CSS);
+      }
+      shadow.adoptedStyleSheets = [sharedSheet];
+      return;
+    } catch {
+      sharedSheet = null; // fall back to a <style> element below
+    }
+  }
+  shadow.prepend(el(doc, "style", { text: PANEL_CSS }));
+}
+
 function debounce(fn, ms) {
   let timer = null;
   const wrapped = (...args) => {
@@ -149,7 +172,8 @@ export function mountPanel({
     status, sentence, warningsArea, notice, pressure, playsArea);
   const region = el(doc, "section", { class: "sb", role: "region", "aria-label": "stepback" },
     toggle, content);
-  shadow.append(el(doc, "style", { text: PANEL_CSS }), region);
+  shadow.append(region);
+  applyStyles(doc, shadow);
 
   // Gmail's keyboard shortcuts listen on the document; keys typed in the panel are ours.
   for (const type of ["keydown", "keypress", "keyup"]) {
