@@ -36,6 +36,19 @@ TOKEN = "bench-token-alex"  # noqa: S105 - a made-up token known only to the loc
 # ----------------------------------------------------------------- servers (child processes)
 
 
+def limit_storage() -> str:
+    """Redis (as in production) when it answers on 127.0.0.1:6379, else in-process memory."""
+    import socket
+
+    try:
+        import redis  # noqa: F401
+
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
+            return "redis://127.0.0.1:6379"
+    except (ImportError, OSError):
+        return "memory://"
+
+
 def serve(kind: str, db_url: str, tokeninfo_url: str, port_file: str) -> None:
     """Child process: serve the real app or the bare baseline until killed."""
     from flask import Flask, jsonify, request
@@ -50,7 +63,7 @@ def serve(kind: str, db_url: str, tokeninfo_url: str, port_file: str) -> None:
                 "GOOGLE_CLIENT_ID": CLIENT_ID,
                 "GOOGLE_TOKENINFO_URL": tokeninfo_url,
                 "API_RATE_LIMIT": "1000000 per minute",
-                "RATELIMIT_STORAGE_URI": "memory://",
+                "RATELIMIT_STORAGE_URI": limit_storage(),
                 "TOKEN_CACHE_SECONDS": 300,
             }
         )
@@ -194,7 +207,7 @@ def main() -> None:
         load(app_port, "/api/v1/guidance", bodies, 4, 1.0, auth)
         print(
             f"{args.clients} concurrent clients, {args.seconds:.0f} s per target, "
-            f"{len(bodies)} different guidance requests\n"
+            f"{len(bodies)} different guidance requests, rate limits in {limit_storage()}\n"
         )
         base = load(base_port, "/baseline", bodies, args.clients, args.seconds, plain)
         guide = load(app_port, "/api/v1/guidance", bodies, args.clients, args.seconds, auth)

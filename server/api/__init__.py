@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter
+from limits.errors import ConfigurationError
 
 from server.api.identity import rate_limit_key
 
@@ -20,6 +21,7 @@ def init_app(app: Flask) -> None:
     from server.api.views import bp
 
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "stepback-api")
 
     # Registered before the limiter so it runs after the limiter has added its headers.
     @app.after_request
@@ -28,16 +30,19 @@ def init_app(app: Flask) -> None:
             resp.headers.pop("Retry-After", None)
         return resp
 
+    storage = app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
     limiter = Limiter(
         rate_limit_key,
-        storage_uri=app.config.get("RATELIMIT_STORAGE_URI") or "memory://",
+        storage_uri=storage,
         # If the limit store (Redis) is down, keep serving with per-process limits.
         swallow_errors=True,
         in_memory_fallback_enabled=True,
-        key_prefix="stepback-api",
     )
     limiter.limit(_limit, error_message=LIMIT_MESSAGE)(bp)
-    limiter.init_app(app)
+    try:
+        limiter.init_app(app)
+    except ConfigurationError as exc:
+        raise RuntimeError(f"RATELIMIT_STORAGE_URI {storage!r} cannot be used: {exc}") from None
     app.extensions["stepback_api_limiter"] = limiter
     app.register_blueprint(bp)
     init_docs(app)
