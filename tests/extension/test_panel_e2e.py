@@ -342,3 +342,35 @@ def test_adding_a_recipient_loads_guidance(
     # Closing the compose window removes the panel with it.
     page.evaluate("(root) => fixture.close(root)", root)
     assert page.locator(PANEL).count() == 0
+
+
+def test_options_page_checks_input_and_signs_out(
+    browser: Any, backend: Any, rep_token: str, tokeninfo: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.context.new_page()
+    page.goto(browser.options_url())
+    expect(page.locator("#account-state")).to_have_text("Not signed in.")
+    # Plain http to a remote host is refused before anything is stored.
+    page.fill("#backend", "http://stepback.example.com")
+    page.click("#backend-form button[type=submit]")
+    expect(page.locator("#backend-result")).to_contain_text("Use https://")
+    page.reload()
+    assert page.input_value("#backend") == "http://127.0.0.1:5000"
+    page.close()
+
+    # A valid Google token of someone who is not a rep: the server's reason is shown.
+    stranger = tokeninfo.register(f"stranger-{rep_token}", "someone@elsewhere.example")
+    state = configure(browser, backend.url, stranger)
+    assert state == "This Google account is not set up in stepback; ask your admin to add you."
+    state = configure(browser, backend.url, "not-a-known-token")
+    assert state.startswith("The server refused the sign-in")
+
+    assert configure(browser, backend.url, rep_token).startswith("Signed in as alex@")
+    page = browser.context.new_page()
+    page.goto(browser.options_url())
+    expect(page.locator("#account-state")).to_contain_text("Signed in as")
+    page.click("#sign-out")
+    expect(page.locator("#account-state")).to_have_text("Not signed in.")
+    assert page.input_value("#dev-token") == ""
