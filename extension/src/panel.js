@@ -610,6 +610,7 @@ export function mountPanel({
       renderPressure();
     })
     .catch(() => {
+      pressure.hidden = false;
       pressureNote.textContent = "The pressure check could not load its rules.";
     });
 
