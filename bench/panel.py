@@ -126,10 +126,13 @@ def load(
         while time.monotonic() < stop_at:
             took, status = one_call(port, path, bodies[i % len(bodies)], headers)
             i += 1
-            (mine if status == 200 else bad).append(took if status == 200 else status)
+            if status == 200:
+                mine.append(took)
+            else:
+                bad.append(status)
         with lock:
             latencies.extend(mine)
-            failures.extend(int(b) for b in bad)
+            failures.extend(bad)
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
     started = time.monotonic()
@@ -165,6 +168,7 @@ def guidance_bodies(app: Any, rep_id: int) -> list[bytes]:
 
     with app.app_context(), get_db(app).session() as session:
         rep = session.get(User, rep_id)
+        assert rep is not None
         result = scan_user(session, rep, datetime.now(UTC))
     bodies = []
     for verdict in result.silent[:20]:

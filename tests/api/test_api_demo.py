@@ -29,7 +29,9 @@ def demo(app: Any, synced_demo: Any, client: Any, tokens: Tokens) -> Any:
 
 def _scan(app: Any, synced_demo: Any) -> Any:
     with app.app_context(), get_db(app).session() as s:
-        return scan_user(s, s.get(User, synced_demo.ids.rep_id), NOW)
+        rep = s.get(User, synced_demo.ids.rep_id)
+        assert rep is not None
+        return scan_user(s, rep, NOW)
 
 
 def test_guidance_names_the_facts_of_the_most_silent_prospect(
@@ -97,6 +99,7 @@ def test_guidance_warnings_equal_the_mailbox_wide_scan(app: Any, synced_demo: An
     result = _scan(app, synced_demo)
     with app.app_context(), get_db(app).session() as s:
         rep = s.get(User, synced_demo.ids.rep_id)
+        assert rep is not None
         for _round in range(2):
             for verdict in result.silent:
                 g = compose_guidance(

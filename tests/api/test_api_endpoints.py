@@ -196,14 +196,16 @@ def test_guidance_matches_the_service_dict(api: Any, app: Any, seeded: Any) -> N
     from server.store.models import User
 
     api("post", "/getbacks", json={"threadId": "t-silent", "dueAt": FUTURE})
-    for body in (
+    calls: list[dict[str, Any]] = [
         {"recipients": ["bob@globex-corp.com"]},
         {"threadId": "t-owed"},
         {"recipients": ["eve@hostile-example.com"], "locale": "fr", "timezone": "Europe/Paris"},
-    ):
+    ]
+    for body in calls:
         via_api = api("post", "/guidance", json=body).get_json()
         with app.app_context(), get_db(app).session() as s:
             rep = s.get(User, seeded.alex_id)
+            assert rep is not None
             g = compose_guidance(
                 s,
                 rep,

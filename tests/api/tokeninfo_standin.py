@@ -49,12 +49,12 @@ class TokenInfoStandIn:
 
             def do_GET(self) -> None:  # noqa: N802
                 query = parse_qs(urlsplit(self.path).query)
-                self._answer((query.get("access_token") or [None])[0])
+                self._answer(next(iter(query.get("access_token") or []), None))
 
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
                 form = parse_qs(self.rfile.read(length).decode())
-                self._answer((form.get("access_token") or [None])[0])
+                self._answer(next(iter(form.get("access_token") or []), None))
 
             def _send(self, status: int, body: dict[str, Any]) -> None:
                 data = json.dumps(body).encode()
@@ -70,8 +70,7 @@ class TokenInfoStandIn:
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/tokeninfo"
+        return f"http://127.0.0.1:{self.server.server_port}/tokeninfo"
 
     def start(self) -> TokenInfoStandIn:
         self.thread.start()
