@@ -111,7 +111,8 @@ class Form:
         value = " ".join(self.raw(name).split())
         if has_control(value):
             self.fail(name, f"{label} contains invisible control characters; remove them.")
-        elif required and not value:
+            return ""
+        if required and not value:
             self.fail(name, f"{label} is required.")
         elif len(value) > max_len:
             self.fail(name, f"{label} can be at most {max_len} characters.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import click
 from sqlalchemy import func, select
@@ -24,11 +25,9 @@ def admin() -> None:
 @click.option("--create-org", is_flag=True, help="Create the organisation if it does not exist.")
 def add(email: str, org_slug: str, name: str, create_org: bool) -> None:
     """Make EMAIL an admin of ORG (adding the person when new)."""
-    from server import clock
     from server.admin.forms import email_problem
     from server.cli.common import make_app
     from server.store.db import get_db
-    from server.store.models import AuditLog, Org, User
 
     address = email.strip().lower()
     problem = email_problem(address)
@@ -38,6 +37,18 @@ def add(email: str, org_slug: str, name: str, create_org: bool) -> None:
     if not _SLUG.match(slug):
         raise CliError(f"--org: '{org_slug}' is not a slug (lowercase letters, digits, hyphens)")
     app = make_app()
+    try:
+        _add(app, address, slug, name, create_org)
+    finally:
+        # Close pooled connections now rather than at interpreter exit.
+        get_db(app).dispose()
+
+
+def _add(app: Any, address: str, slug: str, name: str, create_org: bool) -> None:
+    from server import clock
+    from server.store.db import get_db
+    from server.store.models import AuditLog, Org, User
+
     with app.app_context(), get_db(app).session() as session:
         org = session.scalar(select(Org).where(Org.slug == slug))
         if org is None and not create_org:

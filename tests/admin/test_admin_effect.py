@@ -35,11 +35,26 @@ def guidance(app: Any) -> Any:
 
 def scan_cli(app: Any, capsys: Any, monkeypatch: Any) -> dict[str, Any]:
     """Run `stepback scan --user REP --format json` on the app's database."""
+    import server.cli.common
+
     monkeypatch.setenv("DATABASE_URL", app.config["DATABASE_URL"])
+    made: list[Any] = []
+    real_make_app = server.cli.common.make_app
+
+    def make_app(overrides: Any = None) -> Any:
+        made.append(real_make_app(overrides))
+        return made[-1]
+
+    # The command builds its own app; close its connection pool when it is done.
+    monkeypatch.setattr(server.cli.common, "make_app", make_app)
     with app.app_context():
         now = clock.now().isoformat()
     capsys.readouterr()
-    code = cli_main(["scan", "--user", REP, "--now", now, "--format", "json"])
+    try:
+        code = cli_main(["scan", "--user", REP, "--now", now, "--format", "json"])
+    finally:
+        for built in made:
+            get_db(built).dispose()
     out = capsys.readouterr().out
     assert code == 0, out
     return json.loads(out)  # type: ignore[no-any-return]
