@@ -60,7 +60,7 @@ def _guard() -> Response | None:
     """Every admin route: signed in, an admin, and a valid CSRF token on changes."""
     user = current_user()
     if user is None:
-        if request.method == "GET" and not request.is_json:
+        if request.method in ("GET", "HEAD") and not request.is_json:
             target = request.full_path.rstrip("?")
             return redirect(url_for("auth.signin", next=target))  # type: ignore[return-value]
         raise ApiError(401, "Sign in first.")
