@@ -110,6 +110,8 @@ def rotate(dry_run: bool) -> None:
         report = rotate_all(app, dry_run=dry_run)
     except ValueError as exc:
         raise CliError(f"the configured encryption keys are not valid: {exc}") from exc
+    finally:
+        get_db(app).dispose()
     if report.unreadable:
         listed = ", ".join(report.unreadable[:5])
         more = f" and {len(report.unreadable) - 5} more" if len(report.unreadable) > 5 else ""
