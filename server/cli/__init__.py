@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from server.cli.common import CliError
+from server.cli.common import CliError, close_apps
 from server.cli.demo import demo
 from server.cli.gmail import connect, emulator, export, sync
 from server.cli.scan import scan
@@ -59,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("stepback: interrupted; progress so far is saved", err=True)
         return 130
+    finally:
+        close_apps()
     return 0
 
 

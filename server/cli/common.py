@@ -70,11 +70,26 @@ class Progress:
             click.echo("", err=True)
 
 
+_apps: list[Any] = []
+
+
 def make_app(overrides: dict[str, Any] | None = None) -> Any:
-    """Create the Flask app for a CLI command, with its database migrated."""
+    """Create the Flask app for a CLI command, with its database migrated.
+
+    Its connection pool is closed by `close_apps()` when the command ends.
+    """
     from server import create_app
     from server.store.db import get_db
 
     app = create_app(overrides)
+    _apps.append(app)
     get_db(app).upgrade()
     return app
+
+
+def close_apps() -> None:
+    """Close the connection pools of the apps this command created."""
+    from server.store.db import get_db
+
+    while _apps:
+        get_db(_apps.pop()).dispose()
