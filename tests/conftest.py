@@ -155,7 +155,9 @@ def gmail_client(emulator: Any, token: str = "test-token") -> Any:
 
     from server.gmail.client import GmailClient
 
-    client = GmailClient(Credentials(token=token), api_endpoint=emulator.url, backoff=fast_backoff())
+    client = GmailClient(
+        Credentials(token=token), api_endpoint=emulator.url, backoff=fast_backoff()
+    )
     _open_clients.append(client)
     return client
 
@@ -217,3 +219,13 @@ def pg_url() -> str:
     if not PG_URL:
         need("STEPBACK_TEST_DATABASE_URL is not set (PostgreSQL tests)")
     return PG_URL
+
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+def screenshot_dir(tmp_path: Path) -> Path:
+    """docs/screenshots when STEPBACK_SCREENSHOTS=1 (to refresh the README's), else tmp."""
+    folder = SCREENSHOTS if os.environ.get("STEPBACK_SCREENSHOTS") else tmp_path / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

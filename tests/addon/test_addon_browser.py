@@ -14,11 +14,10 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import CHROMIUM_ARGS
+from tests.conftest import CHROMIUM_ARGS, screenshot_dir
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "addon-cards.png"
 
 
 @pytest.fixture
@@ -33,7 +32,9 @@ def live(gmail_app: Any) -> Iterator[str]:
     thread.join(timeout=5)
 
 
-def test_demo_cards_render_and_are_screenshotted(live: str, chromium_path: str) -> None:
+def test_demo_cards_render_and_are_screenshotted(
+    live: str, chromium_path: str, tmp_path: Path
+) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -56,9 +57,9 @@ def test_demo_cards_render_and_are_screenshotted(live: str, chromium_path: str) 
             functions = page.locator("button[data-function]").evaluate_all(
                 "els => els.map(e => e.dataset.function)")
             assert functions and all("/addon/actions/" in f for f in functions)
-            SHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SHOT), full_page=True)
+            shot = screenshot_dir(tmp_path) / "addon-cards.png"
+            page.screenshot(path=str(shot), full_page=True)
             assert not problems, problems
         finally:
             browser.close()
-    assert SHOT.stat().st_size > 10_000
+    assert shot.stat().st_size > 10_000

@@ -8,6 +8,7 @@ watch the live preview, and see a rep refused. Screenshots go to docs/screenshot
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,11 +20,11 @@ from werkzeug.serving import make_server
 from tests.admin.helpers import ADMIN, REP
 from tests.admin.standin import GoogleStandIn
 from tests.admin.test_admin_effect import guidance, mid_id, scan_cli, silent_ids
+from tests.conftest import screenshot_dir
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CLIENT_ID = "stepback-test-client.apps.googleusercontent.com"
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
@@ -84,8 +85,8 @@ def page(chromium_path: str) -> Iterator[Any]:
 
 
 def shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"admin-{name}.png"), full_page=True)
+    folder = screenshot_dir(Path(tempfile.gettempdir()) / "stepback-admin")
+    page.screenshot(path=str(folder / f"admin-{name}.png"), full_page=True)
 
 
 def add_play_events(app: Any) -> None:
