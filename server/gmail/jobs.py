@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -26,7 +27,7 @@ from server.gmail.credentials import (
     fresh_credentials,
     mark_reconnect_needed,
 )
-from server.gmail.sync import sync_with_lease
+from server.gmail.sync import holder_name, release_lease, sync_with_lease
 from server.store.db import get_db
 from server.store.models import Mailbox, utcnow
 from server.store.settings import rep_settings
@@ -65,10 +66,24 @@ def sync_mailbox(app: Flask, mailbox_id: int) -> Outcome:
     try:
         return _sync(app, mailbox_id)
     except SQLAlchemyError as exc:
-        # The database went away mid-sync (a restart, a failover): the lease expires and
-        # the next push or poll picks the mailbox up again.
+        # The database went away mid-sync (a restart, a failover). Give the lease back as
+        # soon as it is reachable again, so the next push or poll is not locked out for the
+        # whole lease time; the push that started us is still owed (last_push_at).
         log.warning("mailbox %s: database error during sync: %s", mailbox_id, type(exc).__name__)
+        _release_after_failure(app, mailbox_id)
         return Outcome(mailbox_id, "error", "database unavailable")
+
+
+def _release_after_failure(app: Flask, mailbox_id: int, attempts: int = 8) -> None:
+    holder = holder_name()
+    for attempt in range(attempts):
+        try:
+            with get_db(app).session() as session:
+                release_lease(session, mailbox_id, holder)
+            return
+        except SQLAlchemyError:
+            time.sleep(min(2.0, 0.25 * 2**attempt))
+    log.warning("mailbox %s: lease left to expire after a database outage", mailbox_id)
 
 
 def _sync(app: Flask, mailbox_id: int) -> Outcome:
