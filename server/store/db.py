@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +37,9 @@ class Database:
         if self.url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        # An app dropped without dispose() (a short-lived CLI or test app) still closes its
+        # pooled connections instead of leaving them to the garbage collector.
+        weakref.finalize(self, self.engine.dispose)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
