@@ -123,10 +123,11 @@ class GmailEmulator:
     # ----- lifecycle -----------------------------------------------------------------------
 
     def _bind(self) -> _Server:
-        if self._server is None:
-            self._server = _Server((self._host, self._port), _Handler)
-            self._server.emulator = self
-        return self._server
+        with self._lock:  # url, start() and serve_forever() may race to bind
+            if self._server is None:
+                self._server = _Server((self._host, self._port), _Handler)
+                self._server.emulator = self
+            return self._server
 
     @property
     def url(self) -> str:
