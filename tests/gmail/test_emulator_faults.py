@@ -100,26 +100,24 @@ def test_injecting_an_unsupported_status_is_refused(emu: GmailEmulator) -> None:
 
 
 def test_timeout_makes_the_client_give_up_then_recovers(emu: GmailEmulator) -> None:
-    emu.inject_timeout(3.0, count=1)
+    emu.inject_timeout(30.0, count=1)
     service = gmail(emu, timeout=0.5)
-    started = time.monotonic()
     with pytest.raises((TimeoutError, socket.timeout)):
         service.users().getProfile(userId="me").execute()
-    assert time.monotonic() - started < 2.5
     service.close()
     service = gmail(emu, timeout=5)
     assert service.users().getProfile(userId="me").execute()["threadsTotal"] == 6
     service.close()
 
 
-def test_timeout_only_delays_matching_requests(emu: GmailEmulator, users: Any) -> None:
-    emu.inject_timeout(0.6, count=1, path_contains="/history")
-    started = time.monotonic()
-    users.getProfile(userId="me").execute()
-    assert time.monotonic() - started < 0.5
-    started = time.monotonic()
-    users.history().list(userId="me", startHistoryId="110").execute()
-    assert time.monotonic() - started >= 0.6
+def test_timeout_only_delays_matching_requests(emu: GmailEmulator) -> None:
+    emu.inject_timeout(30.0, count=1, path_contains="/history")
+    service = gmail(emu, timeout=3)
+    users = service.users()
+    assert users.getProfile(userId="me").execute()["threadsTotal"] == 6
+    with pytest.raises((TimeoutError, socket.timeout)):
+        users.history().list(userId="me", startHistoryId="110").execute()
+    service.close()
 
 
 @pytest.mark.parametrize("field, problem", [
@@ -199,11 +197,14 @@ def test_stop_closes_the_port_and_wakes_sleeping_handlers() -> None:
     sleeper = threading.Thread(target=sleepy_call)
     sleeper.start()
     time.sleep(0.2)
-    started = time.monotonic()
     emu.stop()
-    sleeper.join(timeout=10)
-    # The sleeping request did not hold up stop(), and its client got an answer or an error.
-    assert not sleeper.is_alive() and time.monotonic() - started < 5 and len(outcome) == 1
+    sleeper.join(timeout=15)
+    # Woken long before its 30 s sleep ends, the client got an answer or a closed
+    # connection, not its own 10 s timeout.
+    assert not sleeper.is_alive() and len(outcome) == 1
+    result = outcome[0]
+    reason = getattr(result, "reason", result)
+    assert not isinstance(result, TimeoutError) and not isinstance(reason, TimeoutError)
     host, port = url[len("http://"):-1].split(":")
     with pytest.raises(OSError), socket.create_connection((host, int(port)), timeout=1):
         pass
