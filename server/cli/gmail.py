@@ -114,7 +114,7 @@ def sync(emulator_url: str | None, quiet: bool) -> None:
 @click.option("--all", "everything", is_flag=True, help="Every thread, not just yours.")
 def export(out_path: Path, emulator_url: str | None, everything: bool) -> None:
     """Write the account's threads (metadata only) to a mailbox file."""
-    from server.gmail.mailbox_file import save_mailbox_file
+    from server.gmail.mailbox_file import MailboxFileError, save_mailbox_file
 
     app = make_app()
     creds = local_credentials(app, emulator_url)
@@ -143,13 +143,41 @@ def export(out_path: Path, emulator_url: str | None, everything: bool) -> None:
     finally:
         progress.finish()
         client.close()
+    threads, skipped = _drop_malformed(threads)
     mailbox = {
         "emailAddress": profile["emailAddress"],
         "historyId": str(profile.get("historyId", "")),
         "threads": threads,
     }
-    save_mailbox_file(out_path, mailbox)
+    try:
+        save_mailbox_file(out_path, mailbox)
+    except MailboxFileError as exc:
+        raise CliFailure(f"export not written: {exc}") from exc
+    except OSError as exc:
+        raise CliError(f"{out_path}: cannot write: {exc.strerror or exc}") from exc
     click.echo(f"wrote {len(threads)} threads of {profile['emailAddress']} to {out_path}")
+    for problem in skipped:
+        click.echo(f"  skipped malformed message: {problem}", err=True)
+
+
+def _drop_malformed(threads: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Keep every well-formed message; name the ones Gmail sent broken."""
+    from server.gmail.schemas import validate_message
+
+    kept: list[dict[str, Any]] = []
+    problems: list[str] = []
+    for thread in threads:
+        messages = []
+        for raw in thread.get("messages") or []:
+            message, error = validate_message(raw)
+            if message is None:
+                mid = raw.get("id", "?") if isinstance(raw, dict) else "?"
+                problems.append(f"thread {thread.get('id')}: message {mid}: {error}")
+            else:
+                messages.append(raw)
+        if messages:
+            kept.append({**thread, "messages": messages})
+    return kept, problems
 
 
 @click.command()
@@ -202,5 +230,9 @@ def emulator(mailbox_path: Path, port: int, host: str, rate_limit: bool) -> None
     except MailboxFileError as exc:
         raise CliError(str(exc)) from exc
     emu = GmailEmulator(mailbox, host=host, port=port, enforce_rate_limit=rate_limit)
-    click.echo(f"Gmail API emulator for {mailbox['emailAddress']} at {emu.url} (Ctrl-C stops)")
+    try:
+        url = emu.url  # binds the port
+    except OSError as exc:
+        raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    click.echo(f"Gmail API emulator for {mailbox['emailAddress']} at {url} (Ctrl-C stops)")
     emu.serve_forever()

@@ -272,3 +272,30 @@ def test_emulator_command_serves_the_gmail_api(mailbox_file: Path) -> None:
     finally:
         proc.terminate()
         proc.communicate(timeout=10)
+
+
+def test_emulator_command_reports_a_busy_port_in_one_line(capsys: Any, mailbox_file: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, _, err = run(capsys, "emulator", "--mailbox", str(mailbox_file), "--port", str(port))
+    assert code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in err and "Traceback" not in err
+
+
+def test_export_skips_a_malformed_message_names_it_and_keeps_the_rest(
+    capsys: Any, tmp_path: Path, emulator: Any, demo_mailbox: Any
+) -> None:
+    thread = next(t for t in demo_mailbox["threads"] if len(t["messages"]) > 1)
+    victim = thread["messages"][0]["id"]
+    emulator.inject_malformed(victim)
+    out_file = tmp_path / "x.json"
+    code, _, err = run(
+        capsys, "export", "--out", str(out_file), "--emulator", emulator.url, "--all"
+    )
+    assert code == 0
+    assert f"skipped malformed message: thread {thread['id']}: message {victim}" in err
+    exported = {t["id"]: t for t in json.loads(out_file.read_text())["threads"]}
+    kept = [m["id"] for m in exported[thread["id"]]["messages"]]
+    assert victim not in kept and len(kept) == len(thread["messages"]) - 1
