@@ -103,11 +103,12 @@ class Window:
     start: float | None = None
     end: float | None = None
 
-    def covers(self, at: float) -> bool:
+    def covers(self, sample: Sample) -> bool:
+        """Whether the request was in flight at any moment of the restart (plus grace)."""
         if self.start is None:
             return False
         end = (self.end if self.end is not None else time.monotonic()) + RESTART_GRACE_SECONDS
-        return self.start <= at <= end
+        return sample.at <= end and sample.at + sample.seconds >= self.start
 
 
 # -- HTTP --------------------------------------------------------------------------------------
@@ -364,8 +365,29 @@ def add_reps(stack: LocalStack, count: int) -> tuple[list[tuple[int, str, str]],
     return made, team_id
 
 
-def restart_postgres(window: Window) -> str:
-    """Restart the local PostgreSQL cluster once; fill in the window."""
+def others_connected(stack: LocalStack) -> list[str]:
+    """Databases other than ours with open connections (a restart would cut them off)."""
+    from sqlalchemy import text
+
+    db = stack.database()
+    try:
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT DISTINCT datname FROM pg_stat_activity WHERE datname IS NOT NULL "
+                    "AND datname NOT IN (current_database(), 'postgres')"
+                )
+            ).scalars()
+            return sorted(rows)
+    finally:
+        db.dispose()
+
+
+def restart_postgres(stack: LocalStack, window: Window) -> str:
+    """Restart the local PostgreSQL cluster once, unless others use it; fill in the window."""
+    busy = others_connected(stack)
+    if busy:
+        return f"skipped: other databases are in use ({', '.join(busy)})"
     clusters = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True,
                               check=True).stdout.split()
     version, name = clusters[0], clusters[1]
@@ -373,7 +395,7 @@ def restart_postgres(window: Window) -> str:
     subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, name, "restart"],
                    check=True, capture_output=True)
     window.end = time.monotonic()
-    return f"{version}/{name}"
+    return f"restarted cluster {version}/{name} in {window.end - window.start:.1f}s"
 
 
 # -- verification ------------------------------------------------------------------------------
@@ -402,26 +424,26 @@ def check_writes(stack: LocalStack, ledger: Ledger) -> list[str]:
         if row is None:
             problems.append(f"get-back {getback_id}: acknowledged but missing")
             continue
-        allowed = _allowed(writes)
-        if not any(abs((row.due_at - _parse(v)).total_seconds()) < 1 for v in allowed):
+        allowed = _allowed(writes, initial=None)
+        if not any(abs((row.due_at - _parse(v)).total_seconds()) < 1 for v in allowed if v):
             problems.append(f"get-back {getback_id}: date {row.due_at.isoformat()} not one of "
                             f"{sorted(allowed)}")
     for user_id, writes in ledger.thresholds.items():
-        allowed = _allowed(writes)
-        if not allowed:
-            continue
+        # The reps start without an override of their own.
+        allowed = _allowed(writes, initial=None)
         got = users[user_id].threshold_override_days
         if got not in allowed:
             problems.append(f"user {user_id}: threshold {got} not one of {sorted(allowed)}")
     return problems
 
 
-def _allowed(writes: list[Write]) -> set[Any]:
-    """The last acknowledged value, or any value written after it without confirmation."""
+def _allowed(writes: list[Write], initial: Any) -> set[Any]:
+    """The last acknowledged value (or the initial one), or any value written after it
+    without confirmation: a request cut off by the restart may or may not have landed."""
     last = max((i for i, w in enumerate(writes) if w.acked), default=None)
-    if last is None:
-        return {w.value for w in writes if w.acked is None}
-    return {writes[last].value} | {w.value for w in writes[last + 1 :] if w.acked is None}
+    start = initial if last is None else writes[last].value
+    after = writes if last is None else writes[last + 1 :]
+    return {start} | {w.value for w in after if w.acked is None}
 
 
 def check_mailboxes(stack: LocalStack, pushed: dict[int, int]) -> list[str]:
@@ -533,9 +555,9 @@ def run(stack: LocalStack, reps: list[tuple[int, str, str]], team_id: int, secon
         (0.45, "expired historyId", emu.expire_history),
     ]
     if restart:
-        faults.append((0.60, "PostgreSQL restart", lambda: print(
-            f"  restarted cluster {restart_postgres(window)} in "
-            f"{(window.end or 0) - (window.start or 0):.1f}s")))
+        faults.append(
+            (0.60, "PostgreSQL restart", lambda: print(f"  {restart_postgres(stack, window)}"))
+        )
     for share, label, act in faults:
         wait = began + seconds * share - time.monotonic()
         if wait > 0:
@@ -562,11 +584,11 @@ def report(stack: LocalStack, recorder: Recorder, ledger: Ledger, window: Window
         if s.status == 0:
             kinds[f"no answer ({s.error})"] += 1
         elif s.status >= 500:
-            kinds[f"{s.status} {'(restart window)' if window.covers(s.at) else ''}".strip()] += 1
+            kinds[f"{s.status} {'(restart window)' if window.covers(s) else ''}".strip()] += 1
         elif s.status >= 400 and not (s.what == "getback.move" and s.status == 409):
             kinds[f"{s.status} {s.what}"] += 1
     outside = [s for s in samples if (s.status >= 500 or s.status == 0)
-               and not window.covers(s.at)]
+               and not window.covers(s)]
     api = sorted(s.seconds * 1000 for s in answered if s.what not in ("healthz", "push"))
     base = sorted(s.seconds * 1000 for s in answered if s.what == "healthz")
     p50, p99 = percentile(api, 50), percentile(api, 99)

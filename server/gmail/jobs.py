@@ -80,6 +80,13 @@ def _release_after_failure(app: Flask, mailbox_id: int, attempts: int = 8) -> No
         try:
             with get_db(app).session() as session:
                 release_lease(session, mailbox_id, holder)
+                # A push may have arrived while we ran; whether it was applied is unknown,
+                # so flag the mailbox and let the scheduler's poll sync it again.
+                session.execute(
+                    update(Mailbox)
+                    .where(Mailbox.id == mailbox_id, Mailbox.status.not_in(PARKED))
+                    .values(status="error", last_error="the database was unavailable during a sync")
+                )
             return
         except SQLAlchemyError:
             time.sleep(min(2.0, 0.25 * 2**attempt))
