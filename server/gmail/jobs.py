@@ -29,7 +29,7 @@ from server.gmail.credentials import (
 )
 from server.gmail.sync import holder_name, release_lease, sync_with_lease
 from server.store.db import get_db
-from server.store.models import Mailbox, utcnow
+from server.store.models import Mailbox
 from server.store.settings import rep_settings
 
 log = logging.getLogger(__name__)
@@ -132,8 +132,12 @@ def _mark_answers(session: Any, mailbox: Mailbox) -> None:
         from server.services.getbacks import mark_answers
     except ImportError:  # pragma: no cover - the service layer is optional for jobs
         return
-    mark_answers(session, mailbox)
-    session.commit()
+    try:
+        mark_answers(session, mailbox)
+        session.commit()
+    except Exception:  # noqa: BLE001 - statistics must never fail a sync
+        session.rollback()
+        log.exception("mailbox %s: could not match answers to plays", mailbox.id)
 
 
 def _note_error(session: Any, mailbox_id: int, message: str) -> None:
@@ -225,13 +229,13 @@ class SyncPool:
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Wait until nothing is queued or running (tests, benchmarks, shutdown)."""
-        deadline = utcnow().timestamp() + timeout
+        deadline = time.monotonic() + timeout
         while True:
             with self._lock:
                 pending = list(self._futures)
             if not pending:
                 return True
-            remaining = deadline - utcnow().timestamp()
+            remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
             for future in pending:

@@ -115,10 +115,7 @@ def push() -> Response:
     mailbox_id = mailbox.id
     if note.history_id <= _stored_history(mailbox.history_id) and not mailbox.full_sync_state:
         # Already synced past this point (a duplicate or a late, out-of-order delivery).
-        session.execute(
-            update(Mailbox).where(Mailbox.id == mailbox_id).values(last_push_at=utcnow())
-        )
-        session.commit()
+        # last_push_at stays as it is: a push newer than the last sync means "sync owed".
         return Response(status=204)
     session.execute(update(Mailbox).where(Mailbox.id == mailbox_id).values(last_push_at=utcnow()))
     session.commit()

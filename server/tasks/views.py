@@ -23,6 +23,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import selectinload
 
 from server import clock
 from server.auth.oidc_verify import require_service_token
@@ -107,6 +108,8 @@ def _connected(session: Any, query: Any, limit: int) -> tuple[list[int], bool]:
     """Mailbox ids of `query` that hold a usable grant, at most `limit` (and whether more)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     ids: list[int] = []
+    # has_grant reads the mailbox's user and org: load them with the mailboxes.
+    query = query.options(selectinload(Mailbox.user).selectinload(User.org))
     for mailbox in session.scalars(query):
         if has_grant(app, mailbox):
             if len(ids) == limit:

@@ -226,11 +226,14 @@ def test_duplicate_and_out_of_order_deliveries_are_harmless(
     newest = int(mail.history_id)
     assert push(client, google, envelope(REP, newest)).status_code == 204
     snapshot = thread_row(app, rep, "t0004")
+    pushed_at = mailbox(app, rep.mailbox_id).last_push_at
     mail.reset_counters()
     # The same notification again, then one Pub/Sub kept back: neither reaches Gmail.
     assert push(client, google, envelope(REP, newest)).status_code == 204
     assert push(client, google, envelope(REP, older)).status_code == 204
     assert gmail_calls(mail) == 0
+    # A no-op delivery must not look like a sync still owed to the scheduler's poll.
+    assert mailbox(app, rep.mailbox_id).last_push_at == pushed_at
     again = thread_row(app, rep, "t0004")
     assert again.messages == snapshot.messages
     assert again.unanswered_count == snapshot.unanswered_count == 0
