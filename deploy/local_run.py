@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -90,8 +91,10 @@ class LocalStack:
         env: Mapping[str, str] | None = None,
         emulator_options: Mapping[str, Any] | None = None,
         now: datetime | None = None,
+        keep_logs: bool = False,
     ) -> None:
         self.database_url = database_url
+        self.keep_logs = keep_logs
         self.port = port or free_port()
         self.workers = workers
         self.threads = threads
@@ -141,6 +144,8 @@ class LocalStack:
             self.emulator.stop()
             self.emulator = None
         self.google.stop()
+        if not self.keep_logs:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> LocalStack:
         try:
@@ -378,6 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         workers=args.workers,
         mailbox_threads=args.threads,
         fresh=not args.keep,
+        keep_logs=True,
     )
     try:
         stack.start()
