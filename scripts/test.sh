@@ -14,7 +14,7 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; t
 fi
 
 echo "== ruff"
-.venv/bin/ruff check server tests bench
+.venv/bin/ruff check server tests bench deploy
 echo "== mypy"
 .venv/bin/mypy
 
@@ -25,7 +25,7 @@ fi
 
 status=0
 echo "== pytest (SQLite)"
-env -u STEPBACK_TEST_DATABASE_URL .venv/bin/python -m pytest "$@" || status=$?
+env -u STEPBACK_TEST_DATABASE_URL .venv/bin/python -m pytest -m "not postgres" "$@" || status=$?
 if [ -n "${STEPBACK_TEST_DATABASE_URL:-}" ]; then
   echo "== pytest (PostgreSQL: ${STEPBACK_TEST_DATABASE_URL%%\?*})"
   .venv/bin/python -m pytest -m "not browser" "$@" || status=$?

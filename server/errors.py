@@ -60,6 +60,15 @@ def _respond(status: int, message: str, fields: dict[str, Any] | None, reason: s
     return resp
 
 
+def _database_unreachable(exc: Exception) -> bool:
+    """True for lost or refused database connections (not for bad SQL or constraint errors)."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError) and "lock" not in str(exc.orig).lower()
+
+
 def init_app(app: Flask) -> None:
     """Install handlers so no error leaves the service as a bare traceback page."""
 
@@ -81,6 +90,12 @@ def init_app(app: Flask) -> None:
     def _unexpected(exc: Exception) -> Response:
         if isinstance(exc, HTTPException):
             return _http_error(exc)
+        if _database_unreachable(exc):
+            # A restart or failover: nothing was written; the caller should simply retry.
+            log.warning("database unavailable on %s %s: %s", request.method, request.path, exc)
+            resp = _respond(503, "The database is briefly unavailable; please retry.", None, "")
+            resp.headers["Retry-After"] = "5"
+            return resp
         log.exception("unhandled error on %s %s", request.method, request.path)
         message = "Something went wrong on our side; nothing was changed."
         return _respond(InternalServerError.code, message, None, "")
