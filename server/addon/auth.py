@@ -10,34 +10,20 @@ from __future__ import annotations
 
 import hmac
 import logging
-import threading
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import google.auth.exceptions
-import google.auth.transport
-import google.auth.transport.requests
-from flask import Flask, Request, current_app
-from google.oauth2 import id_token as google_id_token
+from flask import Request, current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.addon.events import AddonEvent
+from server.auth.google_tokens import GoogleTokenError, certs_transport, verify_google_token
 from server.errors import ApiError
 from server.store.models import User
 
 log = logging.getLogger(__name__)
-
-GOOGLE_ISSUERS = ("accounts.google.com", "https://accounts.google.com")
-CLOCK_SKEW_SECONDS = 30
-# Google's certificate answers say how long they may be kept (Cache-Control max-age).
-DEFAULT_CERTS_SECONDS = 300
-MAX_CERTS_SECONDS = 3600
-# After a failed check, at most one forced re-fetch this often (a rotated key), so a
-# flood of forged tokens cannot turn into a flood of certificate downloads.
-REFETCH_INTERVAL_SECONDS = 30
 
 
 def unauthorized(message: str) -> ApiError:
@@ -45,112 +31,24 @@ def unauthorized(message: str) -> ApiError:
     return ApiError(401, message, reason="unauthorized")
 
 
-@dataclass(frozen=True)
-class _Cached:
-    response: Any
-    expires: float
-
-
-class CachingCertsRequest(google.auth.transport.Request):
-    """A google-auth transport that keeps GET answers of the certificate URL for a while."""
-
-    def __init__(self, inner: google.auth.transport.Request | None = None) -> None:
-        self._inner = inner or google.auth.transport.requests.Request()
-        self._lock = threading.Lock()
-        self._cache: dict[str, _Cached] = {}
-        self._last_forced = 0.0
-        self.fetches = 0
-
-    def __call__(
-        self,
-        url: str,
-        method: str = "GET",
-        body: Any = None,
-        headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        if method != "GET" or body is not None:
-            return self._inner(url, method=method, body=body, headers=headers, timeout=timeout)
-        now = time.monotonic()
-        with self._lock:
-            hit = self._cache.get(url)
-            if hit is not None and hit.expires > now:
-                return hit.response
-        try:
-            response = self._inner(url, method="GET", headers=headers, timeout=timeout or 10)
-        finally:
-            # Fetches are rare (the answer is cached), so keep no idle connection around.
-            session = getattr(self._inner, "session", None)
-            if session is not None:
-                session.close()
-        self.fetches += 1
-        if response.status == 200:
-            with self._lock:
-                self._cache[url] = _Cached(response, now + _max_age(response.headers))
-        return response
-
-    def forget(self) -> bool:
-        """Drop cached certificates (a key may have rotated); False if done too recently."""
-        with self._lock:
-            now = time.monotonic()
-            if now - self._last_forced < REFETCH_INTERVAL_SECONDS:
-                return False
-            self._last_forced = now
-            self._cache.clear()
-            return True
-
-
-def _max_age(headers: Mapping[str, str] | None) -> float:
-    value = ""
-    for key, text in (headers or {}).items():
-        if key.lower() == "cache-control":
-            value = text
-    for part in value.split(","):
-        name, _, number = part.strip().partition("=")
-        if name.lower() == "max-age" and number.strip().isdigit():
-            return float(min(int(number.strip()), MAX_CERTS_SECONDS))
-    return float(DEFAULT_CERTS_SECONDS)
-
-
-def certs_transport(app: Flask) -> CachingCertsRequest:
-    """The app's certificate-caching transport (one per app, shared by all requests)."""
-    transport = app.extensions.get("stepback_addon_certs")
-    if transport is None:
-        transport = CachingCertsRequest()
-        app.extensions["stepback_addon_certs"] = transport
-    assert isinstance(transport, CachingCertsRequest)
-    return transport
-
-
 def _verify(token: str, audience: str, what: str) -> Mapping[str, Any]:
-    """Check signature, expiry and audience with google-auth; retry once after a key rotation."""
-    transport = certs_transport(current_app)
-    certs_url = current_app.config["GOOGLE_CERTS_URL"]
-    for attempt in (1, 2):
-        try:
-            claims = google_id_token.verify_token(
-                token,
-                transport,
-                audience=audience,
-                certs_url=certs_url,
-                clock_skew_in_seconds=CLOCK_SKEW_SECONDS,
-            )
-        except google.auth.exceptions.TransportError as exc:
-            log.warning("add-on: cannot fetch Google's certificates: %s", exc)
-            raise ApiError(
-                503, "Google's signing keys could not be fetched; try again shortly."
-            ) from exc
-        except (ValueError, TypeError, google.auth.exceptions.GoogleAuthError) as exc:
-            if attempt == 1 and "ertificate for key id" in str(exc) and transport.forget():
-                continue
-            raise unauthorized(f"The {what} could not be verified.") from exc
-        if not isinstance(claims, Mapping):
-            raise unauthorized(f"The {what} could not be verified.")
-        if claims.get("iss") not in GOOGLE_ISSUERS:
-            raise unauthorized(f"The {what} was not issued by Google.")
-        return claims
-    raise unauthorized(f"The {what} could not be verified.")  # pragma: no cover
+    """Check signature, expiry, audience and issuer; 401 when refused, 503 without certs."""
+    try:
+        return verify_google_token(
+            token,
+            audience,
+            certs_url=current_app.config["GOOGLE_CERTS_URL"],
+            transport=certs_transport(current_app),
+        )
+    except google.auth.exceptions.TransportError as exc:
+        log.warning("add-on: cannot fetch Google's certificates: %s", exc)
+        raise ApiError(
+            503, "Google's signing keys could not be fetched; try again shortly."
+        ) from exc
+    except GoogleTokenError as exc:
+        if "issued by Google" in str(exc):
+            raise unauthorized(f"The {what} was not issued by Google.") from exc
+        raise unauthorized(f"The {what} could not be verified.") from exc
 
 
 def called_url(request: Request) -> str:
