@@ -107,8 +107,7 @@ def add_changes(emu: GmailEmulator, mailbox: dict[str, Any], count: int, seed: i
     rng = random.Random(seed)
     rep = mailbox["emailAddress"]
     sent_threads = [
-        t for t in mailbox["threads"]
-        if any("SENT" in m.get("labelIds", []) for m in t["messages"])
+        t for t in mailbox["threads"] if any("SENT" in m.get("labelIds", []) for m in t["messages"])
     ]
     for i in range(count):
         thread = rng.choice(sent_threads)
@@ -158,7 +157,9 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=100)
     args = parser.parse_args()
 
-    print(f"Mailbox of {args.threads:,} threads (~20% with mail the rep sent); {args.changes} changes")
+    print(
+        f"Mailbox of {args.threads:,} threads (~20% with mail the rep sent); {args.changes} changes"
+    )
     big = run_mailbox(args.threads, args.changes, with_naive=True)
     small_n = max(args.threads // 5, 200)
     small = run_mailbox(small_n, args.changes, with_naive=False)
