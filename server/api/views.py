@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 
 from server import clock
 from server.api import schemas as s
-from server.api.identity import current_rep
+from server.api.identity import current_rep, token_info
 from server.engine.model import Person
 from server.engine.pressure import check_pressure
 from server.errors import ApiError
@@ -23,9 +25,9 @@ from server.services.getbacks import (
     schedule_getback,
     update_getback,
 )
-from server.services.guidance import compose_guidance
+from server.services.guidance_cache import cached_guidance, fingerprint, rep_stamp
 from server.services.scan import scan_user
-from server.store.db import get_session
+from server.store.db import get_db, get_session
 from server.store.models import GetBack, ThreadState, User
 from server.store.settings import rep_settings, threshold_days
 
@@ -33,6 +35,8 @@ bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 # Database ids are 32-bit integers; larger ones cannot exist (and would overflow SQLite).
 MAX_ID = 2**31 - 1
 RETRY_VERIFIER_SECONDS = 10
+# Guidance bodies up to this size are remembered after loading (a panel body is ~100 bytes).
+MAX_MEMO_BODY = 4096
 # Schema instances are reusable across requests (no per-call state); building them costs time.
 GETBACK_CREATE = s.GetBackCreateSchema()
 GETBACK_LIST = s.GetBackListSchema()
@@ -65,6 +69,45 @@ def _load(schema: Schema, data: Any) -> dict[str, Any]:
     except ValidationError as err:
         messages = err.messages if isinstance(err.messages, dict) else {"_schema": err.messages}
         raise ApiError(422, "Some fields are invalid.", fields=messages) from None
+
+
+class _BodyMemo:
+    """Loaded guidance bodies by their exact bytes (the panel repeats the same few often)."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._data: OrderedDict[bytes, dict[str, Any]] = OrderedDict()
+
+    def get(self, raw: bytes) -> dict[str, Any] | None:
+        with self._lock:
+            found = self._data.get(raw)
+            if found is not None:
+                self._data.move_to_end(raw)
+            return found
+
+    def put(self, raw: bytes, loaded: dict[str, Any]) -> None:
+        with self._lock:
+            self._data[raw] = loaded
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+
+_guidance_bodies = _BodyMemo()
+
+
+def _guidance_body() -> dict[str, Any]:
+    """`_json_body(GUIDANCE_IN)`, reusing the result for a body seen before (read-only!)."""
+    if request.mimetype != "application/json":
+        return _json_body(GUIDANCE_IN)  # the usual 400
+    raw = request.get_data(cache=True)
+    if len(raw) > MAX_MEMO_BODY:
+        return _json_body(GUIDANCE_IN)
+    loaded = _guidance_bodies.get(raw)
+    if loaded is None:
+        loaded = _json_body(GUIDANCE_IN)
+        _guidance_bodies.put(raw, loaded)
+    return loaded
 
 
 def _query(schema: Schema) -> dict[str, Any]:
@@ -280,11 +323,17 @@ def guidance() -> Response:
         429: TooManyRequests
         503: Unavailable
     """
-    rep = current_rep()
-    body = _json_body(GUIDANCE_IN)
-    result = compose_guidance(
-        get_session(),
-        rep,
+    # One query tells who the rep is and whether anything guidance reads has changed.
+    stamp = rep_stamp(get_db().engine, token_info().email)
+    if stamp is None:
+        current_rep()  # not a user of any org: the usual 403
+        stamp = rep_stamp(get_db().engine, token_info().email)  # added in between
+        if stamp is None:
+            raise ApiError(403, "This Google account is not set up in stepback.")
+    body = _guidance_body()
+    result, entry = cached_guidance(
+        stamp,
+        lambda: (get_session(), current_rep()),
         recipients=body["recipients"],
         thread_id=body["thread_id"],
         now=clock.now(),
@@ -292,7 +341,12 @@ def guidance() -> Response:
         timezone=body["timezone"],
         proposed_at=body["proposed_at"],
     )
-    return _out(GUIDANCE_OUT, result)
+    app = current_app
+    payload = entry.memo(
+        ("json", fingerprint(result), app.debug),
+        lambda: jsonify(GUIDANCE_OUT.dump(result)).get_data(),
+    )
+    return app.response_class(payload, mimetype=app.json.mimetype)  # type: ignore[attr-defined]
 
 
 @bp.post("/pressure-check")

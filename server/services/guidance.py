@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Text, cast, or_, select
@@ -18,6 +19,7 @@ from server.engine.headers import parse_addresses
 from server.engine.model import MailboxContext, Person, ThreadFacts, Warning
 from server.engine.report import iso_z
 from server.engine.silence import analyze_thread, domain_sender_index, silence_verdict
+from server.engine.warnings import with_time_warnings
 from server.errors import ApiError
 from server.plays import (
     PLAYS,
@@ -138,9 +140,18 @@ def active_getback(
     return session.scalars(query.order_by(GetBack.due_at.desc(), GetBack.id.desc())).first()
 
 
+# Pure helpers called on every request with few distinct arguments.
+_context = lru_cache(maxsize=1024)(context_for)
+
+
 def _slot(now: datetime, tz: str, *, business_days: int = 0, days: int = 0) -> datetime:
     """A round local morning time some (business) days ahead, as aware UTC."""
-    local = as_utc(now).astimezone(zone(tz)).date() + timedelta(days=days)
+    return _slot_from(as_utc(now).astimezone(zone(tz)).date(), tz, business_days, days)
+
+
+@lru_cache(maxsize=1024)
+def _slot_from(today: date, tz: str, business_days: int, days: int) -> datetime:
+    local = today + timedelta(days=days)
     left = business_days
     while left > 0:
         local += timedelta(days=1)
@@ -255,7 +266,7 @@ def _judge(
 def _render(
     play_ids: Sequence[str],
     ctx: PlayContext,
-    templates: dict[str, tuple[str, ...]],
+    templates: Mapping[str, Sequence[str]],
     proposed_at: datetime,
     revisit_at: datetime,
 ) -> list[RenderedPlay]:
@@ -340,23 +351,55 @@ def domain_index(
     return index
 
 
-def compose_guidance(
+@dataclass(frozen=True)
+class GuidanceBasis:
+    """What guidance reads from the database for one request; nothing here depends on `now`.
+
+    `facts` are the thread's facts without the time-based warnings, which `finish_guidance`
+    adds for the moment asked about.
+    """
+
+    settings: RepSettings
+    thread_id: str | None
+    row_thread_id: str | None
+    emails: tuple[str, ...]
+    facts: ThreadFacts | None
+    prospect: Person | None
+    getback: GetBack | None
+    company: str = ""
+    who: str = "This prospect"
+
+
+TemplateSource = Callable[[], Mapping[str, Sequence[str]]]
+Renderer = Callable[
+    [Sequence[str], PlayContext, TemplateSource, datetime, datetime], list[RenderedPlay]
+]
+
+
+def resolve_view(
+    settings: RepSettings,
+    locale: str | None,
+    timezone: str | None,
+    proposed_at: datetime | None,
+) -> tuple[str, str]:
+    """The zone and locale tag to present in; 422 for a bad zone or a naive proposed time."""
+    tz = _zone_name(timezone, settings.timezone)
+    loc = _locale_tag(locale, settings.locale)
+    if proposed_at is not None and proposed_at.tzinfo is None:
+        raise _bad("proposedAt", "Give a date and time with a UTC offset.")
+    return tz, loc
+
+
+def gather_basis(
     session: Session,
     user: User,
     *,
     recipients: Sequence[str],
     thread_id: str | None,
-    now: datetime,
-    locale: str | None = None,
-    timezone: str | None = None,
-    proposed_at: datetime | None = None,
-) -> Guidance:
-    """Guidance for the prospect of `thread_id`, or else of the newest thread with a recipient."""
-    settings = rep_settings(user)
-    tz = _zone_name(timezone, settings.timezone)
-    loc = _locale_tag(locale, settings.locale)
-    if proposed_at is not None and proposed_at.tzinfo is None:
-        raise _bad("proposedAt", "Give a date and time with a UTC offset.")
+    settings: RepSettings | None = None,
+) -> GuidanceBasis:
+    """Read the thread, its facts and the active get-back that guidance is built from."""
+    settings = settings or rep_settings(user)
     emails = [e for e in _emails(recipients) if not settings.context.is_internal(e)]
     row = find_thread(session, user, (thread_id or "").strip() or None, emails)
 
@@ -366,15 +409,55 @@ def compose_guidance(
         thread = as_thread(row)
         first = analyze_thread(thread, settings.context)
         index = domain_index(session, user, settings.context, first.prospect_domain)
-        facts = analyze_thread(thread, settings.context, index, now=now)
+        facts = analyze_thread(thread, settings.context, index)
         prospect = facts.prospect or facts.reply_owed_from
     if prospect is None and emails:
         prospect = Person(emails[0], "")
     gb_emails = sorted({*emails, *([prospect.email] if prospect else [])})
     getback = active_getback(session, user, row.gmail_thread_id if row else thread_id, gb_emails)
+    return GuidanceBasis(
+        settings=settings,
+        thread_id=thread_id,
+        row_thread_id=row.gmail_thread_id if row is not None else None,
+        emails=tuple(emails),
+        facts=facts,
+        prospect=prospect,
+        getback=getback,
+        company=company_from(prospect.email) if prospect else "",
+        who=_who(prospect, company_from(prospect.email) if prospect else ""),
+    )
 
-    company = company_from(prospect.email) if prospect else ""
-    who = _who(prospect, company)
+
+def render_plays(
+    play_ids: Sequence[str],
+    ctx: PlayContext,
+    templates: TemplateSource,
+    proposed_at: datetime,
+    revisit_at: datetime,
+) -> list[RenderedPlay]:
+    """Render the suggested plays with the wording in force (loaded only when needed)."""
+    return _render(play_ids, ctx, templates(), proposed_at, revisit_at)
+
+
+def finish_guidance(
+    basis: GuidanceBasis,
+    *,
+    now: datetime,
+    tz: str,
+    loc: str,
+    proposed_at: datetime | None,
+    templates: TemplateSource,
+    render: Renderer = render_plays,
+) -> Guidance:
+    """Judge the basis at `now` and render what fits (no database access of its own)."""
+    settings = basis.settings
+    thread_id = basis.thread_id
+    facts = with_time_warnings(basis.facts, now) if basis.facts is not None else None
+    prospect = basis.prospect
+    getback = basis.getback
+
+    company = basis.company
+    who = basis.who
     if facts is not None:
         judged = _judge(facts, settings, now, who, getback, loc, tz)
     elif getback is not None and as_utc(getback.due_at) > as_utc(now):
@@ -408,7 +491,7 @@ def compose_guidance(
     revisit = _slot(now, tz, days=COLD_FILE_DAYS)
     plays: list[RenderedPlay] = []
     if suggested:
-        ctx = context_for(
+        ctx = _context(
             prospect.name if prospect else "",
             prospect.email if prospect else "",
             settings.rep_name,
@@ -417,10 +500,14 @@ def compose_guidance(
             loc,
             tz,
         )
-        plays = _render(suggested, ctx, effective_templates(session, user), slot, revisit)
+        plays = render(suggested, ctx, templates, slot, revisit)
 
     return Guidance(
-        thread_id=row.gmail_thread_id if row is not None else ((thread_id or "").strip() or None),
+        thread_id=(
+            basis.row_thread_id
+            if basis.row_thread_id is not None
+            else ((thread_id or "").strip() or None)
+        ),
         state=judged.state,
         prospect=prospect,
         company=company,
@@ -440,6 +527,33 @@ def compose_guidance(
         revisit_at=revisit if "cold_file" in suggested else None,
         reply_owed_since=facts.reply_owed_since if facts is not None else None,
         suggested=suggested,
+    )
+
+
+def compose_guidance(
+    session: Session,
+    user: User,
+    *,
+    recipients: Sequence[str],
+    thread_id: str | None,
+    now: datetime,
+    locale: str | None = None,
+    timezone: str | None = None,
+    proposed_at: datetime | None = None,
+) -> Guidance:
+    """Guidance for the prospect of `thread_id`, or else of the newest thread with a recipient."""
+    settings = rep_settings(user)
+    tz, loc = resolve_view(settings, locale, timezone, proposed_at)
+    basis = gather_basis(
+        session, user, recipients=recipients, thread_id=thread_id, settings=settings
+    )
+    return finish_guidance(
+        basis,
+        now=now,
+        tz=tz,
+        loc=loc,
+        proposed_at=proposed_at,
+        templates=lambda: effective_templates(session, user),
     )
 
 

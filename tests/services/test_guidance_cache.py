@@ -1,0 +1,156 @@
+"""The guidance cache: same answers as compose_guidance, entries bounded in age and number."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
+
+from server.errors import ApiError
+from server.services.getbacks import schedule_getback
+from server.services.guidance import compose_guidance, gather_basis, guidance_to_dict
+from server.services.guidance_cache import (
+    GuidanceCache,
+    cached_guidance,
+    fingerprint,
+    rep_stamp,
+)
+from server.store.db import get_db
+from tests.conftest import NOW
+from tests.services.conftest import Reps
+
+BODIES: list[dict[str, Any]] = [
+    {"recipients": ["bob@globex-corp.com"]},
+    {"recipients": ["Carol Diaz <carol@initech.io>"]},
+    {"recipients": ["dave@umbrella.example", "bob@globex-corp.com"]},
+    {"recipients": ["eve@hostile-example.com"], "locale": "fr", "timezone": "Europe/Paris"},
+    {"recipients": ["jordan@northwind-demo.com"]},
+    {"recipients": ["new@somewhere.example"], "locale": "de-DE"},
+    {"thread_id": "t-fresh", "recipients": []},
+    {"thread_id": "t-owed", "recipients": [], "proposed_at": datetime(2026, 12, 2, 9, tzinfo=UTC)},
+    {"thread_id": "no-such-thread", "recipients": []},
+]
+MOMENTS = [NOW + timedelta(hours=h) for h in (0, 1, 9, 30, 24 * 3, 24 * 40)]
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _args(body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "recipients": body.get("recipients", []),
+        "thread_id": body.get("thread_id"),
+        "locale": body.get("locale"),
+        "timezone": body.get("timezone"),
+        "proposed_at": body.get("proposed_at"),
+    }
+
+
+def test_cached_answers_equal_composed_ones(app: Any, db: Session, reps: Reps) -> None:
+    """Every body at every moment, from a cold and then a warm cache, matches exactly."""
+    schedule_getback(
+        db, reps.alex, thread_id="t-hostile", prospect_email=None, due_at=NOW + timedelta(days=2)
+    )
+    db.commit()
+    cache = GuidanceCache()
+    stamp = rep_stamp(get_db(app).engine, reps.alex.email)
+    assert stamp is not None and stamp.user_id == reps.alex.id
+    bodies = [*BODIES, {"recipients": ["eve@hostile-example.com"]}]
+    for now in MOMENTS:
+        for body in bodies:
+            expected = guidance_to_dict(compose_guidance(db, reps.alex, now=now, **_args(body)))
+            for _ in range(2):
+                got, _entry = cached_guidance(
+                    stamp, lambda: (db, reps.alex), now=now, cache=cache, **_args(body)
+                )
+                assert guidance_to_dict(got) == expected, (now, body)
+    # One database read per thread and recipient list (locale and zone only change the view).
+    shapes = {(b.get("thread_id"), tuple(b.get("recipients", []))) for b in bodies}
+    assert cache.misses == len(shapes) < len(bodies)
+
+
+def test_bad_zone_is_still_a_field_error(app: Any, db: Session, reps: Reps) -> None:
+    stamp = rep_stamp(get_db(app).engine, reps.alex.email)
+    assert stamp is not None
+    for _ in range(2):
+        with pytest.raises(ApiError) as err:
+            cached_guidance(
+                stamp, lambda: (db, reps.alex), recipients=[], thread_id="t-silent", now=NOW,
+                timezone="Mars/Base", cache=GuidanceCache(),
+            )
+        assert err.value.status == 422 and "timezone" in (err.value.fields or {})
+
+
+def test_unknown_email_has_no_stamp(app: Any, db: Session, reps: Reps) -> None:
+    assert rep_stamp(get_db(app).engine, "nobody@elsewhere.example") is None
+
+
+def _basis(db: Session, reps: Reps) -> Any:
+    return gather_basis(db, reps.alex, recipients=["bob@globex-corp.com"], thread_id=None)
+
+
+def test_entries_expire_and_follow_their_version(db: Session, reps: Reps) -> None:
+    clock = FakeClock()
+    cache = GuidanceCache(max_age=60, clock=clock)
+    basis = _basis(db, reps)
+    cache.put("k", ("v1",), basis, {})
+    assert cache.get("k", ("v1",)) is not None
+    assert cache.get("k", ("v2",)) is None  # another version: a miss
+    clock.now += 59
+    assert cache.get("k", ("v1",)) is not None
+    clock.now += 1
+    assert cache.get("k", ("v1",)) is None  # too old, whatever the version says
+    assert (cache.hits, cache.misses) == (2, 2)
+
+
+def test_entries_are_bounded_least_recent_first(db: Session, reps: Reps) -> None:
+    cache = GuidanceCache(max_entries=2)
+    basis = _basis(db, reps)
+    for key in ("a", "b"):
+        cache.put(key, (1,), basis, {})
+    assert cache.get("a", (1,)) is not None  # "b" is now the least recently used
+    cache.put("c", (1,), basis, {})
+    assert len(cache) == 2
+    assert cache.get("b", (1,)) is None
+    assert cache.get("a", (1,)) is not None and cache.get("c", (1,)) is not None
+
+
+def test_zero_age_keeps_nothing(db: Session, reps: Reps) -> None:
+    cache = GuidanceCache(max_age=0)
+    entry = cache.put("k", (1,), _basis(db, reps), {})
+    assert entry.basis.prospect is not None
+    assert len(cache) == 0 and cache.get("k", (1,)) is None
+
+
+def test_memo_is_bounded_and_keyed(db: Session, reps: Reps) -> None:
+    entry = GuidanceCache().put("k", (1,), _basis(db, reps), {})
+    built: list[int] = []
+
+    def build(n: int) -> int:
+        built.append(n)
+        return n * 10
+
+    assert [entry.memo(("x", n), partial(build, n)) for n in (1, 2, 1)] == [10, 20, 10]
+    assert built == [1, 2]
+    for n in range(100):
+        entry.memo(("y", n), partial(int, n))
+    assert len(entry._memo) <= 32
+
+
+def test_fingerprint_tells_answers_apart(db: Session, reps: Reps) -> None:
+    def at(now: datetime, **kw: Any) -> Any:
+        return compose_guidance(
+            db, reps.alex, recipients=["bob@globex-corp.com"], thread_id=None, now=now, **kw
+        )
+
+    assert fingerprint(at(NOW)) == fingerprint(at(NOW + timedelta(minutes=5)))
+    assert fingerprint(at(NOW)) != fingerprint(at(NOW + timedelta(days=1)))
+    assert fingerprint(at(NOW)) != fingerprint(at(NOW, locale="de"))
