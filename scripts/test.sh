@@ -28,7 +28,7 @@ echo "== pytest (SQLite)"
 env -u STEPBACK_TEST_DATABASE_URL .venv/bin/python -m pytest -m "not postgres" "$@" || status=$?
 if [ -n "${STEPBACK_TEST_DATABASE_URL:-}" ]; then
   echo "== pytest (PostgreSQL: ${STEPBACK_TEST_DATABASE_URL%%\?*})"
-  .venv/bin/python -m pytest -m "not browser" "$@" || status=$?
+  .venv/bin/python -m pytest "$@" || status=$?
 fi
 # pytest exits 5 when it collected nothing: that is a failure here, not a pass.
 exit "$status"
