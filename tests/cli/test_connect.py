@@ -90,7 +90,10 @@ def token_server() -> Any:
 
 
 def test_connect_stores_an_encrypted_grant_and_sync_uses_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, token_server: str, emulator: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    token_server: str,
+    emulator: Any,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     instance = tmp_path / "instance"
