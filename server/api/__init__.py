@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, request
-from flask_limiter import Limiter
-from limits.errors import ConfigurationError
+from flask import Flask, Response, request
 
 from server.api.identity import rate_limit_key
+from server.api.ratelimit import LIMIT_MESSAGE, init_rate_limit
 
-LIMIT_MESSAGE = "Too many requests; wait for the time in Retry-After, then try again."
-
-
-def _limit() -> str:
-    return str(current_app.config.get("API_RATE_LIMIT") or "120 per minute")
+__all__ = ["LIMIT_MESSAGE", "init_app"]
 
 
 def init_app(app: Flask) -> None:
@@ -30,19 +25,6 @@ def init_app(app: Flask) -> None:
             resp.headers.pop("Retry-After", None)
         return resp
 
-    storage = app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
-    limiter = Limiter(
-        rate_limit_key,
-        storage_uri=storage,
-        # If the limit store (Redis) is down, keep serving with per-process limits.
-        swallow_errors=True,
-        in_memory_fallback_enabled=True,
-    )
-    limiter.limit(_limit, error_message=LIMIT_MESSAGE)(bp)
-    try:
-        limiter.init_app(app)
-    except ConfigurationError as exc:
-        raise RuntimeError(f"RATELIMIT_STORAGE_URI {storage!r} cannot be used: {exc}") from None
-    app.extensions["stepback_api_limiter"] = limiter
+    app.extensions["stepback_api_limiter"] = init_rate_limit(app, bp, rate_limit_key)
     app.register_blueprint(bp)
     init_docs(app)

@@ -25,7 +25,7 @@ from server.services.getbacks import (
     schedule_getback,
     update_getback,
 )
-from server.services.guidance_cache import cached_guidance, fingerprint, rep_stamp
+from server.services.guidance_cache import entry_for, rep_stamp
 from server.services.scan import scan_user
 from server.store.db import get_db, get_session
 from server.store.models import GetBack, ThreadState, User
@@ -331,20 +331,20 @@ def guidance() -> Response:
         if stamp is None:
             raise ApiError(403, "This Google account is not set up in stepback.")
     body = _guidance_body()
-    result, entry = cached_guidance(
+    entry = entry_for(
         stamp,
         lambda: (get_session(), current_rep()),
         recipients=body["recipients"],
         thread_id=body["thread_id"],
+    )
+    app = current_app
+    payload = entry.answer(
+        lambda g: jsonify(GUIDANCE_OUT.dump(g)).get_data(),
+        ("api-v1", app.debug),
         now=clock.now(),
         locale=body["locale"],
         timezone=body["timezone"],
         proposed_at=body["proposed_at"],
-    )
-    app = current_app
-    payload = entry.memo(
-        ("json", fingerprint(result), app.debug),
-        lambda: jsonify(GUIDANCE_OUT.dump(result)).get_data(),
     )
     return app.response_class(payload, mimetype=app.json.mimetype)  # type: ignore[attr-defined]
 

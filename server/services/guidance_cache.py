@@ -19,7 +19,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from flask import Flask, current_app
@@ -50,8 +50,8 @@ from server.store.models import (
 
 DEFAULT_MAX_AGE = 300.0
 MAX_ENTRIES = 4096
-# Rendered plays and dumped answers kept per cached basis (they vary with the day and slot).
-MAX_MEMO = 32
+# Derived results kept per cached basis (views, rendered plays, dumped answers per second).
+MAX_MEMO = 64
 T = TypeVar("T")
 
 
@@ -203,6 +203,70 @@ class CacheEntry:
         )
         return list(plays)
 
+    def guidance(
+        self,
+        *,
+        now: datetime,
+        locale: str | None = None,
+        timezone: str | None = None,
+        proposed_at: datetime | None = None,
+    ) -> Guidance:
+        """The guidance at `now` for this basis (no database access)."""
+        settings = self.basis.settings
+        tz, loc = self.memo(
+            ("view", locale, timezone, proposed_at is not None and proposed_at.tzinfo is None),
+            lambda: resolve_view(settings, locale, timezone, proposed_at),
+        )
+        fixed = self.templates
+        return finish_guidance(
+            self.basis,
+            now=now,
+            tz=tz,
+            loc=loc,
+            proposed_at=proposed_at,
+            templates=lambda: fixed,
+            render=self.render,
+        )
+
+    def answer(
+        self,
+        dump: Callable[[Guidance], bytes],
+        kind: Hashable,
+        *,
+        now: datetime,
+        locale: str | None = None,
+        timezone: str | None = None,
+        proposed_at: datetime | None = None,
+    ) -> bytes:
+        """`dump` of the guidance at `now`, shared by every request in the same second.
+
+        `kind` names the dump (answers of different dumps are kept apart). Guidance depends
+        on the clock only through values that never go back as time passes (day counts,
+        local dates, whether a date has passed, rounded hours), so when the answers at the
+        first and the last microsecond of a second are equal, the answer is the same all
+        through that second. Otherwise (a day or a due date turns over inside it) each
+        request in that second is answered for its own exact time.
+        """
+
+        def at(moment: datetime) -> Guidance:
+            return self.guidance(
+                now=moment, locale=locale, timezone=timezone, proposed_at=proposed_at
+            )
+
+        def dumped(g: Guidance) -> bytes:
+            return self.memo(("dump", kind, fingerprint(g)), lambda: dump(g))
+
+        second = int(now.timestamp() // 1)
+
+        def whole_second() -> bytes | None:
+            start = datetime.fromtimestamp(second, UTC)
+            first, last = at(start), at(start + timedelta(microseconds=999_999))
+            return dumped(first) if fingerprint(first) == fingerprint(last) else None
+
+        key = ("answer", kind, locale, timezone, proposed_at, second)
+        shared = self.memo(key, whole_second)
+        return shared if shared is not None else dumped(at(now))
+
 
 class GuidanceCache:
     """Thread-safe LRU of guidance bases keyed by (rep id, request), checked against a stamp."""
@@ -285,19 +349,15 @@ def _detached(getback: GetBack | None) -> GetBack | None:
     return GetBack(**{name: getattr(getback, name) for name in columns})
 
 
-def cached_guidance(
+def entry_for(
     stamp: RepStamp,
     load: Callable[[], tuple[Session, User]],
     *,
     recipients: Sequence[str],
     thread_id: str | None,
-    now: datetime,
-    locale: str | None = None,
-    timezone: str | None = None,
-    proposed_at: datetime | None = None,
     cache: GuidanceCache | None = None,
-) -> tuple[Guidance, CacheEntry]:
-    """Same answer as `compose_guidance`, reading the database only when the stamp changed.
+) -> CacheEntry:
+    """The cache entry for this rep and request, read from the database only on a miss.
 
     `stamp` must have been read in this request before any other data. `load` gives a
     session and the rep's User (with org, team and mailbox); it is called only on a miss.
@@ -312,21 +372,24 @@ def cached_guidance(
         basis = replace(basis, getback=_detached(basis.getback))
         templates = templates_for(session, user.org_id, user.team_id)
         entry = cache.put(key, stamp.version, basis, templates)
-    settings = entry.basis.settings
-    tz, loc = entry.memo(
-        ("view", locale, timezone, proposed_at is not None and proposed_at.tzinfo is None),
-        lambda: resolve_view(settings, locale, timezone, proposed_at),
-    )
-    fixed = entry.templates
-    guidance = finish_guidance(
-        entry.basis,
-        now=now,
-        tz=tz,
-        loc=loc,
-        proposed_at=proposed_at,
-        templates=lambda: fixed,
-        render=entry.render,
-    )
+    return entry
+
+
+def cached_guidance(
+    stamp: RepStamp,
+    load: Callable[[], tuple[Session, User]],
+    *,
+    recipients: Sequence[str],
+    thread_id: str | None,
+    now: datetime,
+    locale: str | None = None,
+    timezone: str | None = None,
+    proposed_at: datetime | None = None,
+    cache: GuidanceCache | None = None,
+) -> tuple[Guidance, CacheEntry]:
+    """Same answer as `compose_guidance`, reading the database only when the stamp changed."""
+    entry = entry_for(stamp, load, recipients=recipients, thread_id=thread_id, cache=cache)
+    guidance = entry.guidance(now=now, locale=locale, timezone=timezone, proposed_at=proposed_at)
     return guidance, entry
 
 

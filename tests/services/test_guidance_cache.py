@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -13,8 +14,10 @@ from server.errors import ApiError
 from server.services.getbacks import schedule_getback
 from server.services.guidance import compose_guidance, gather_basis, guidance_to_dict
 from server.services.guidance_cache import (
+    MAX_MEMO,
     GuidanceCache,
     cached_guidance,
+    entry_for,
     fingerprint,
     rep_stamp,
 )
@@ -142,7 +145,7 @@ def test_memo_is_bounded_and_keyed(db: Session, reps: Reps) -> None:
     assert built == [1, 2]
     for n in range(100):
         entry.memo(("y", n), partial(int, n))
-    assert len(entry._memo) <= 32
+    assert len(entry._memo) <= MAX_MEMO
 
 
 def test_fingerprint_tells_answers_apart(db: Session, reps: Reps) -> None:
@@ -154,3 +157,61 @@ def test_fingerprint_tells_answers_apart(db: Session, reps: Reps) -> None:
     assert fingerprint(at(NOW)) == fingerprint(at(NOW + timedelta(minutes=5)))
     assert fingerprint(at(NOW)) != fingerprint(at(NOW + timedelta(days=1)))
     assert fingerprint(at(NOW)) != fingerprint(at(NOW, locale="de"))
+
+
+def _dump(g: Any) -> bytes:
+    return json.dumps(guidance_to_dict(g), sort_keys=True).encode()
+
+
+def test_answers_shared_within_a_second_stay_exact(app: Any, db: Session, reps: Reps) -> None:
+    """A due date half-way through a second: each side of it gets its own answer."""
+    due = NOW + timedelta(milliseconds=500)
+    schedule_getback(db, reps.alex, thread_id="t-silent", prospect_email=None, due_at=due)
+    db.commit()
+    stamp = rep_stamp(get_db(app).engine, reps.alex.email)
+    assert stamp is not None
+    entry = entry_for(
+        stamp, lambda: (db, reps.alex), recipients=["bob@globex-corp.com"], thread_id=None,
+        cache=GuidanceCache(),
+    )
+    moments = [NOW + timedelta(milliseconds=ms) for ms in (0, 200, 499, 500, 700, 999, 1000)]
+    for _ in range(2):  # cold, then from the memo
+        for now in moments:
+            got = json.loads(entry.answer(_dump, "test", now=now))
+            expected = guidance_to_dict(
+                compose_guidance(db, reps.alex, recipients=["bob@globex-corp.com"],
+                                 thread_id=None, now=now)
+            )
+            assert got == json.loads(json.dumps(expected, sort_keys=True)), now
+            assert got["state"] == ("scheduled" if now < due else "went_silent")
+    # A second without a turning point is answered once and shared.
+    calm = NOW + timedelta(seconds=5)
+    first = entry.answer(_dump, "test", now=calm + timedelta(milliseconds=1))
+    assert entry.answer(_dump, "test", now=calm + timedelta(milliseconds=900)) is first
+
+
+def test_answers_never_return_to_an_earlier_value(db: Session, reps: Reps) -> None:
+    """The invariant sharing an answer within a second relies on: as time passes, guidance
+    changes only forward (counts and dates grow, due dates pass), never back to an answer it
+    already left. Checked over two months at an irregular step for every request shape."""
+    schedule_getback(
+        db, reps.alex, thread_id="t-fresh", prospect_email=None, due_at=NOW + timedelta(days=9)
+    )
+    schedule_getback(
+        db, reps.alex, thread_id=None, prospect_email="carol@initech.io",
+        due_at=NOW + timedelta(days=20, hours=5), kind="cold_file",
+    )
+    db.commit()
+    step = timedelta(hours=5, minutes=17, seconds=3)
+    moved = 0
+    for body in BODIES:
+        seen: list[Any] = []
+        now = NOW - timedelta(days=45)
+        while now < NOW + timedelta(days=30):
+            fp = fingerprint(compose_guidance(db, reps.alex, now=now, **_args(body)))
+            if not seen or seen[-1] != fp:
+                assert fp not in seen, (body, now)
+                seen.append(fp)
+            now += step
+        moved += len(seen) > 1
+    assert moved >= len(BODIES) // 2  # the clock does move the answers about stored threads
