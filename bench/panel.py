@@ -7,7 +7,11 @@ way, measured in the same run as the baseline. The bearer token is verified agai
 token-info stand-in (and cached, as in production). Prints p50/p90/p99 for both and the ratios
 (target: guidance p99 within 2x of the baseline's).
 
-    .venv/bin/python bench/panel.py [--clients 50] [--seconds 10]
+The per-rep rate limit is counted in process memory (the app's default,
+RATELIMIT_STORAGE_URI=memory://) and, when Redis answers on 127.0.0.1:6379, a second app
+server keeps it in Redis as several instances would; both are measured and reported.
+
+    .venv/bin/python bench/panel.py [--clients 50] [--seconds 10] [--limits both|memory|redis]
 """
 
 from __future__ import annotations
@@ -36,20 +40,23 @@ TOKEN = "bench-token-alex"  # noqa: S105 - a made-up token known only to the loc
 # ----------------------------------------------------------------- servers (child processes)
 
 
-def limit_storage() -> str:
-    """Redis (as in production) when it answers on 127.0.0.1:6379, else in-process memory."""
+REDIS_URI = "redis://127.0.0.1:6379"
+
+
+def redis_answers() -> bool:
+    """Whether a Redis server answers on 127.0.0.1:6379 (and the client library is there)."""
     import socket
 
     try:
         import redis  # noqa: F401
 
         with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
-            return "redis://127.0.0.1:6379"
+            return True
     except (ImportError, OSError):
-        return "memory://"
+        return False
 
 
-def serve(kind: str, db_url: str, tokeninfo_url: str, port_file: str) -> None:
+def serve(kind: str, db_url: str, tokeninfo_url: str, storage: str, port_file: str) -> None:
     """Child process: serve the real app or the bare baseline until killed."""
     from flask import Flask, jsonify, request
     from werkzeug.serving import make_server
@@ -63,7 +70,7 @@ def serve(kind: str, db_url: str, tokeninfo_url: str, port_file: str) -> None:
                 "GOOGLE_CLIENT_ID": CLIENT_ID,
                 "GOOGLE_TOKENINFO_URL": tokeninfo_url,
                 "API_RATE_LIMIT": "1000000 per minute",
-                "RATELIMIT_STORAGE_URI": limit_storage(),
+                "RATELIMIT_STORAGE_URI": storage,
                 "TOKEN_CACHE_SECONDS": 300,
             }
         )
@@ -182,10 +189,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--limits",
+        choices=("both", "memory", "redis"),
+        default="both",
+        help="where the app counts the rate limit (both: memory, and Redis if it answers)",
+    )
     args = parser.parse_args()
 
     from server.cli.demo import build_demo
     from tests.api.tokeninfo_standin import TokenInfoStandIn
+
+    stores = {"memory": "memory://", "redis": REDIS_URI}
+    wanted = ["memory", "redis"] if args.limits == "both" else [args.limits]
+    if "redis" in wanted and not redis_answers():
+        if args.limits == "redis":
+            raise SystemExit("Redis does not answer on 127.0.0.1:6379")
+        print("Redis does not answer on 127.0.0.1:6379: measuring in-memory limits only")
+        wanted.remove("redis")
 
     tmp = Path(tempfile.mkdtemp(prefix="stepback-bench-"))
     print("building the demo mailbox and syncing it through the Gmail emulator…")
@@ -198,26 +219,36 @@ def main() -> None:
     standin = TokenInfoStandIn(CLIENT_ID).start()
     standin.register(TOKEN, "alex@northwind-demo.com", expires_in=3600)
     children = []
+    results: dict[str, dict[str, Any]] = {}
     try:
-        app_proc, app_port = start_child(["app", db_url, standin.url], tmp / "app.port")
-        children.append(app_proc)
-        base_proc, base_port = start_child(["bare", "", ""], tmp / "bare.port")
+        ports: dict[str, int] = {}
+        for name in wanted:
+            proc, ports[name] = start_child(
+                ["app", db_url, standin.url, stores[name]], tmp / f"app-{name}.port"
+            )
+            children.append(proc)
+        base_proc, base_port = start_child(["bare", "", "", ""], tmp / "bare.port")
         children.append(base_proc)
         auth = {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"}
         plain = {"Content-Type": "application/json"}
+        path = "/api/v1/guidance"
 
-        # Warm both up (imports, first queries, token verification) before measuring.
+        # Warm everything up (imports, first queries, token verification) before measuring.
         load(base_port, "/baseline", bodies, 4, 1.0, plain)
-        load(app_port, "/api/v1/guidance", bodies, 4, 1.0, auth)
+        for port in ports.values():
+            load(port, path, bodies, 4, 1.0, auth)
         print(
             f"{args.clients} concurrent clients, {args.seconds:.0f} s per target, "
-            f"{len(bodies)} different guidance requests, rate limits in {limit_storage()}\n"
+            f"{len(bodies)} different guidance requests\n"
         )
-        base = load(base_port, "/baseline", bodies, args.clients, args.seconds, plain)
-        guide = load(app_port, "/api/v1/guidance", bodies, args.clients, args.seconds, auth)
+        n, secs = args.clients, args.seconds
+        results[f"bare Flask JSON x{n}"] = load(base_port, "/baseline", bodies, n, secs, plain)
+        for name, port in ports.items():
+            results[f"guidance x{n}, {name}"] = load(port, path, bodies, n, secs, auth)
         # One client alone shows the service time without queueing.
-        base1 = load(base_port, "/baseline", bodies, 1, 3.0, plain)
-        guide1 = load(app_port, "/api/v1/guidance", bodies, 1, 3.0, auth)
+        results["bare Flask JSON x1"] = load(base_port, "/baseline", bodies, 1, 3.0, plain)
+        for name, port in ports.items():
+            results[f"guidance x1, {name}"] = load(port, path, bodies, 1, 3.0, auth)
     finally:
         for proc in children:
             proc.terminate()
@@ -225,32 +256,29 @@ def main() -> None:
         standin.stop()
 
     print(
-        f"{'target':<26}{'requests':>9}{'fail':>6}{'req/s':>8}"
+        f"{'target (limits counted in)':<28}{'requests':>9}{'fail':>6}{'req/s':>8}"
         f"{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
     )
-    rows = (
-        (f"bare Flask JSON x{args.clients}", base),
-        (f"guidance x{args.clients}", guide),
-        ("bare Flask JSON x1", base1),
-        ("guidance x1", guide1),
-    )
-    for name, r in rows:
+    for name, r in results.items():
         print(
-            f"{name:<26}{r['requests']:>9}{r['failures']:>6}{r['rps']:>8.0f}"
+            f"{name:<28}{r['requests']:>9}{r['failures']:>6}{r['rps']:>8.0f}"
             f"{r['p50']:>9.1f}{r['p90']:>9.1f}{r['p99']:>9.1f}"
         )
-    ratio50 = guide["p50"] / base["p50"]
-    ratio99 = guide["p99"] / base["p99"]
-    print(
-        f"\nratio guidance / baseline at {args.clients} clients: p50 {ratio50:.2f}x, "
-        f"p99 {ratio99:.2f}x (target p99 <= 2x: {'met' if ratio99 <= 2 else 'not met'})"
-    )
-    print(f"ratio with one client (service time): p50 {guide1['p50'] / base1['p50']:.2f}x")
+    base, base1 = results[f"bare Flask JSON x{n}"], results["bare Flask JSON x1"]
+    print()
+    for name in wanted:
+        guide, guide1 = results[f"guidance x{n}, {name}"], results[f"guidance x1, {name}"]
+        ratio50, ratio99 = guide["p50"] / base["p50"], guide["p99"] / base["p99"]
+        print(
+            f"limits in {name}: guidance / baseline at {n} clients p50 {ratio50:.2f}x, "
+            f"p99 {ratio99:.2f}x (target p99 <= 2x: {'met' if ratio99 <= 2 else 'not met'}); "
+            f"one client p50 {guide1['p50'] / base1['p50']:.2f}x"
+        )
     print(f"token-info lookups in the whole run: {standin.hits} (then served from the cache)")
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--serve":
-        serve(*sys.argv[2:6])
+        serve(*sys.argv[2:7])
     else:
         main()

@@ -49,7 +49,8 @@ from server.store.models import (
 )
 
 DEFAULT_MAX_AGE = 300.0
-MAX_ENTRIES = 4096
+# Each entry holds a thread's facts and a few dumped answers (some kB): about 10 MB at most.
+MAX_ENTRIES = 1024
 # Derived results kept per cached basis (views, rendered plays, dumped answers per second).
 MAX_MEMO = 64
 T = TypeVar("T")
@@ -315,6 +316,12 @@ class GuidanceCache:
             self._data[key] = entry
             self._data.move_to_end(key)
             while len(self._data) > self.max_entries:
+                self._data.popitem(last=False)
+            # Drop expired entries from the cold end too, so idle reps do not hold memory.
+            while self._data:
+                oldest = next(iter(self._data.values()))
+                if entry.born - oldest.born < self.max_age:
+                    break
                 self._data.popitem(last=False)
         return entry
 

@@ -114,6 +114,16 @@ def test_entries_expire_and_follow_their_version(db: Session, reps: Reps) -> Non
     assert (cache.hits, cache.misses) == (2, 2)
 
 
+def test_expired_entries_are_dropped_when_others_arrive(db: Session, reps: Reps) -> None:
+    clock = FakeClock()
+    cache = GuidanceCache(max_age=60, clock=clock)
+    basis = _basis(db, reps)
+    cache.put("idle", (1,), basis, {})
+    clock.now += 61
+    cache.put("busy", (1,), basis, {})
+    assert len(cache) == 1 and cache.get("busy", (1,)) is not None
+
+
 def test_entries_are_bounded_least_recent_first(db: Session, reps: Reps) -> None:
     cache = GuidanceCache(max_entries=2)
     basis = _basis(db, reps)
