@@ -1,10 +1,10 @@
 """Per-rep rate limit of the JSON API: a fixed window per rep and endpoint.
 
-Same rules, keys and headers as the flask-limiter setup it replaces (API_RATE_LIMIT in
-flask-limiter syntax, RATELIMIT_STORAGE_URI, RATELIMIT_KEY_PREFIX, RATELIMIT_HEADERS_ENABLED,
-RATELIMIT_ENABLED), with far less work per request: one storage trip that both counts the
-request and reads the window's reset time. In Redis that is a single script call (the
-extension needed three round trips); in memory it is a dictionary update under a lock.
+Same settings, Redis keys and headers as flask-limiter's fixed window, which the API used
+before (API_RATE_LIMIT in its syntax, RATELIMIT_STORAGE_URI, RATELIMIT_KEY_PREFIX,
+RATELIMIT_HEADERS_ENABLED, RATELIMIT_ENABLED), with far less work per request: one storage
+trip both counts the request and reads the window's reset time. In Redis that is a single
+script call (flask-limiter made three round trips); in memory, a dict update under a lock.
 If the shared store fails, requests are limited per process until it answers again.
 """
 
@@ -31,13 +31,16 @@ DEFAULT_LIMIT = "120 per minute"
 # After the shared store fails, it is tried again this many seconds later.
 RETRY_STORE_SECONDS = 10.0
 # Lua: count this request and report the window's remaining seconds, in one round trip.
-# Same key and expiry rule as the limits library's fixed window (first hit sets the expiry).
+# Same keys and expiry rule as the limits library's fixed window (the first hit starts the
+# window); a counter that somehow lost its expiry gets one instead of limiting forever.
 _HIT_SCRIPT = """
 local current = redis.call("incrby", KEYS[1], 1)
-if current == 1 then
+local ttl = redis.call("ttl", KEYS[1])
+if current == 1 or ttl < 0 then
     redis.call("expire", KEYS[1], ARGV[1])
+    ttl = tonumber(ARGV[1])
 end
-return {current, redis.call("ttl", KEYS[1])}
+return {current, ttl}
 """
 
 

@@ -4,9 +4,13 @@ Each request first reads one *stamp* for the rep: the settings fields guidance d
 (rep, team, org, mailbox) plus counts, highest ids and newest update times of the rep's
 stored threads, the rep's get-backs, the org's templates and the org's audit log. The cached
 `GuidanceBasis` of a request is reused only while that stamp is unchanged (and for at most
-GUIDANCE_CACHE_SECONDS, default 300; 0 turns the cache off). Everything that depends on the
-clock is recomputed on every request from the cached basis, so answers stay exact; rendered
-plays and dumped answers are memoised by their full inputs and outputs respectively.
+GUIDANCE_CACHE_SECONDS, default 300; 0 turns the cache off), so a synced message, a get-back,
+a settings or template change shows in the very next answer.
+
+The clock's part is computed from the cached basis: exactly, for each request
+(`CacheEntry.guidance`), or shared by all requests within one second when the answers at
+both ends of that second agree (`CacheEntry.answer`; see there why that is exact too).
+Rendered plays and dumped answers are memoised by their full inputs and outputs.
 
 The stamp is read before anything else, so an answer computed from data newer than its stamp
 can only be stored under a stamp no later request will see again.
