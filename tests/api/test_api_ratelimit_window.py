@@ -139,6 +139,9 @@ def test_redis_keys_match_the_limits_library(app_config: dict[str, Any], tokens:
         assert conn.get(key) == b"1" and 0 < int(conn.ttl(key)) <= 60
         conn.set(key, 3, keepttl=True)  # as if another instance had spent the budget
         assert client.get("/api/v1/me", headers=Tokens.header(tokens.alex)).status_code == 429
+        conn.persist(key)  # a counter that lost its expiry must not limit forever
+        client.get("/api/v1/me", headers=Tokens.header(tokens.alex))
+        assert 0 < int(conn.ttl(key)) <= 60
     finally:
         conn.delete(key)
         conn.close()
