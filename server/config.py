@@ -53,7 +53,7 @@ DEFAULTS: dict[str, object] = {
     "GMAIL_BACKOFF_CAP": 32.0,
     # Local sign-in for the seeded demo users; off unless the demo turns it on.
     "DEMO_LOGIN": False,
-    # Per-rep API rate limit (flask-limiter syntax) and its storage.
+    # Per-rep API rate limit (the `limits` library's syntax, e.g. "120 per minute") and its storage.
     "API_RATE_LIMIT": "120 per minute",
     "RATELIMIT_STORAGE_URI": "memory://",
     # How long a verified access token is trusted before asking Google again (seconds).

@@ -1,4 +1,4 @@
-"""Per-rep rate limiting (flask-limiter): 429 with Retry-After, keyed by the verified rep."""
+"""Per-rep rate limiting: 429 with Retry-After, keyed by the verified rep."""
 
 from __future__ import annotations
 
