@@ -93,21 +93,32 @@ def _release_after_failure(app: Flask, mailbox_id: int, attempts: int = 8) -> No
     log.warning("mailbox %s: lease left to expire after a database outage", mailbox_id)
 
 
+def _open(
+    app: Flask, session: Any, mailbox_id: int, *, note_auth_error: bool
+) -> tuple[Mailbox, Any] | Outcome:
+    """The mailbox and fresh credentials for it, or the Outcome that ends the job here."""
+    mailbox = session.get(Mailbox, mailbox_id)
+    if mailbox is None:
+        return Outcome(mailbox_id, "skipped", "no such mailbox")
+    if mailbox.status in PARKED:
+        return Outcome(mailbox_id, "skipped", "waiting for the rep to reconnect")
+    try:
+        return mailbox, fresh_credentials(app, mailbox)
+    except ReconnectNeeded as exc:
+        mark_reconnect_needed(session, mailbox_id, str(exc))
+        return Outcome(mailbox_id, "reconnect_needed", str(exc))
+    except AuthUnavailable as exc:
+        if note_auth_error:
+            _note_error(session, mailbox_id, str(exc))
+        return Outcome(mailbox_id, "error", str(exc))
+
+
 def _sync(app: Flask, mailbox_id: int) -> Outcome:
     with get_db(app).session() as session:
-        mailbox = session.get(Mailbox, mailbox_id)
-        if mailbox is None:
-            return Outcome(mailbox_id, "skipped", "no such mailbox")
-        if mailbox.status in PARKED:
-            return Outcome(mailbox_id, "skipped", "waiting for the rep to reconnect")
-        try:
-            creds = fresh_credentials(app, mailbox)
-        except ReconnectNeeded as exc:
-            mark_reconnect_needed(session, mailbox_id, str(exc))
-            return Outcome(mailbox_id, "reconnect_needed", str(exc))
-        except AuthUnavailable as exc:
-            _note_error(session, mailbox_id, str(exc))
-            return Outcome(mailbox_id, "error", str(exc))
+        opened = _open(app, session, mailbox_id, note_auth_error=True)
+        if isinstance(opened, Outcome):
+            return opened
+        mailbox, creds = opened
         ctx = rep_settings(mailbox.user).context
         with _client(app, creds) as client:
             try:
@@ -150,18 +161,10 @@ def renew_watch(app: Flask, mailbox_id: int, topic: str) -> Outcome:
     """Call users.watch for the mailbox on `topic` and store the new expiration."""
     try:
         with get_db(app).session() as session:
-            mailbox = session.get(Mailbox, mailbox_id)
-            if mailbox is None:
-                return Outcome(mailbox_id, "skipped", "no such mailbox")
-            if mailbox.status in PARKED:
-                return Outcome(mailbox_id, "skipped", "waiting for the rep to reconnect")
-            try:
-                creds = fresh_credentials(app, mailbox)
-            except ReconnectNeeded as exc:
-                mark_reconnect_needed(session, mailbox_id, str(exc))
-                return Outcome(mailbox_id, "reconnect_needed", str(exc))
-            except AuthUnavailable as exc:
-                return Outcome(mailbox_id, "error", str(exc))
+            opened = _open(app, session, mailbox_id, note_auth_error=False)
+            if isinstance(opened, Outcome):
+                return opened
+            mailbox, creds = opened
             with _client(app, creds) as client:
                 try:
                     answer = client.watch(topic)
