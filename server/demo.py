@@ -13,6 +13,11 @@ from server.store.models import Mailbox, Org, Team, User
 DEMO_REP = "alex@northwind-demo.com"
 DEMO_ADMIN = "morgan@northwind-demo.com"
 DEMO_OTHER_ORG_REP = "casey@contoso-demo.com"
+# The other reps of the demo org, each with a generated mailbox of their own: (email, name, seed).
+DEMO_TEAM_REPS = (
+    ("jordan@northwind-demo.com", "Jordan Kim", 11),
+    ("priya.natarajan@northwind-demo.com", "Priya Natarajan", 23),
+)
 DEMO_PASSWORD = "demo"  # noqa: S105 - local sign-in exists only when DEMO_LOGIN is on
 
 
@@ -22,6 +27,8 @@ class DemoIds:
     rep_id: int
     admin_id: int
     mailbox_id: int
+    # Every demo rep with a mailbox, Alex first: (user id, email, name, mailbox seed or None).
+    reps: tuple[tuple[int, str, str, int | None], ...] = ()
 
 
 def seed_demo(session: Session) -> DemoIds:
@@ -67,8 +74,16 @@ def seed_demo(session: Session) -> DemoIds:
                 User(
                     org_id=org.id,
                     team_id=ent.id,
-                    email="jordan@northwind-demo.com",
-                    name="Jordan Kim",
+                    email=DEMO_TEAM_REPS[0][0],
+                    name=DEMO_TEAM_REPS[0][1],
+                    role="rep",
+                    local_password_hash=password,
+                ),
+                User(
+                    org_id=org.id,
+                    team_id=mid.id,
+                    email=DEMO_TEAM_REPS[1][0],
+                    name=DEMO_TEAM_REPS[1][1],
                     role="rep",
                     local_password_hash=password,
                 ),
@@ -94,10 +109,16 @@ def seed_demo(session: Session) -> DemoIds:
     rep = session.scalar(select(User).where(User.email == DEMO_REP))
     admin = session.scalar(select(User).where(User.email == DEMO_ADMIN))
     assert rep is not None and admin is not None
-    if rep.mailbox is None:
-        session.add(Mailbox(org_id=org.id, user_id=rep.id, email=DEMO_REP, auth_kind="none"))
-        session.flush()
-        session.refresh(rep)
+    reps: list[tuple[int, str, str, int | None]] = []
+    for email, name, seed in ((DEMO_REP, "", None), *DEMO_TEAM_REPS):
+        user = session.scalar(select(User).where(User.email == email))
+        if user is None:
+            continue
+        if user.mailbox is None:
+            session.add(Mailbox(org_id=org.id, user_id=user.id, email=email, auth_kind="none"))
+            session.flush()
+            session.refresh(user)
+        reps.append((user.id, email, user.name or name, seed))
     assert rep.mailbox is not None
     session.commit()
-    return DemoIds(org.id, rep.id, admin.id, rep.mailbox.id)
+    return DemoIds(org.id, rep.id, admin.id, rep.mailbox.id, tuple(reps))

@@ -16,9 +16,21 @@ DEMO_PAGES = (
     ("/", "start page"),
     ("/demo/panel", "try the compose panel without installing the extension"),
     ("/demo/addon", "the Gmail add-on's cards, rendered as HTML"),
-    ("/admin/", "admin settings (sign in as morgan@northwind-demo.com / demo)"),
+    ("/admin/", "admin settings: dashboard, per-rep chart and both teams' thresholds"),
     ("/api/openapi.json", "the JSON API's OpenAPI document"),
     ("/healthz", "health check"),
+)
+
+
+# Who sees what after signing in to the demo pages (password "demo" for every one of them).
+DEMO_SIGN_INS = (
+    ("morgan@northwind-demo.com", "admin of Northwind: the dashboard of all three reps, "
+     "the Mid-market (5 business days) and Enterprise (8) team settings, templates"),
+    ("alex@northwind-demo.com", "rep (Mid-market): his own threads; the table above and "
+     "/demo/panel are his"),
+    ("jordan@northwind-demo.com", "rep (Enterprise): his own threads only"),
+    ("priya.natarajan@northwind-demo.com", "rep (Mid-market): her own threads only"),
+    ("casey@contoso-demo.com", "admin of another org (Contoso): sees nothing of Northwind"),
 )
 
 
@@ -41,7 +53,7 @@ def build_demo(instance: Path | None, threads: int, now: datetime, quiet: bool) 
     from server import create_app
     from server.demo import seed_demo
     from server.gmail.client import GmailClient
-    from server.gmail.demo_mailbox import build_demo_mailbox
+    from server.gmail.demo_mailbox import build_demo_mailbox, build_rep_mailbox
     from server.gmail.emulator import GmailEmulator
     from server.gmail.sync import MailboxSync
     from server.store.db import get_db
@@ -68,18 +80,35 @@ def build_demo(instance: Path | None, threads: int, now: datetime, quiet: bool) 
     )
     db = get_db(app)
     db.upgrade()
+    token = Credentials(token="demo-token")  # noqa: S106 - the emulator takes any token
+    team: list[tuple[str, int]] = []
     with db.session() as session:
         ids = seed_demo(session)
-        rep = session.get(User, ids.rep_id)
-        assert rep is not None and rep.mailbox is not None
-        progress = Progress(quiet)
-        token = Credentials(token="demo-token")  # noqa: S106 - the emulator takes any token
-        with GmailClient(token, api_endpoint=emu.url) as client:
-            report = MailboxSync(
-                session, rep.mailbox, client, rep_settings(rep).context, progress=progress
-            ).run()
-        progress.finish()
-    return {"app": app, "emulator": emu, "report": report, "rep_id": ids.rep_id}
+        for user_id, email, name, seed in ids.reps:
+            user = session.get(User, user_id)
+            assert user is not None and user.mailbox is not None
+            # Alex's mailbox is the one the app keeps serving; the others are synced once
+            # from an emulator of their own so the team's pages have real data.
+            if seed is None:
+                rep_emu = emu
+            else:
+                rep_emu = GmailEmulator(build_rep_mailbox(now, email, name, seed, threads // 2))
+                rep_emu.start()
+            progress = Progress(quiet)
+            try:
+                with GmailClient(token, api_endpoint=rep_emu.url) as client:
+                    result = MailboxSync(
+                        session, user.mailbox, client, rep_settings(user).context,
+                        progress=progress,
+                    ).run()
+            finally:
+                progress.finish()
+                if rep_emu is not emu:
+                    rep_emu.stop()
+            if seed is None:
+                report = result
+            team.append((f"{name} <{email}>", result.threads_stored))
+    return {"app": app, "emulator": emu, "report": report, "rep_id": ids.rep_id, "team": team}
 
 
 @click.command()
@@ -103,8 +132,12 @@ def demo(host: str, port: int, threads: int, no_serve: bool, instance: Path | No
     app, emu, report = built["app"], built["emulator"], built["report"]
     click.echo(
         f"synced {report.threads_stored} threads through google-api-python-client "
-        f"({emu.quota_used} quota units, {emu.http_requests} HTTP requests to the emulator)\n"
+        f"({emu.quota_used} quota units, {emu.http_requests} HTTP requests to the emulator)"
     )
+    others = ", ".join(f"{who}: {n} threads" for who, n in built["team"][1:])
+    if others:
+        click.echo(f"the rest of the demo team, each from a mailbox of their own: {others}")
+    click.echo("")
     with get_db(app).session() as session:
         rep = session.get(User, built["rep_id"])
         assert rep is not None
@@ -123,7 +156,11 @@ def demo(host: str, port: int, threads: int, no_serve: bool, instance: Path | No
         except Exception:  # noqa: BLE001,S112 - a page some surface does not provide yet
             continue
         click.echo(f"  {base}{path}  — {what}")
-    click.echo(f"  Gmail API emulator: {emu.url}\nPress Ctrl-C to stop.")
+    click.echo(f"  Gmail API emulator: {emu.url}")
+    click.echo('\nSign in to the pages above (password "demo" for everyone):')
+    for email, sees in DEMO_SIGN_INS:
+        click.echo(f"  {email:<36} {sees}")
+    click.echo("Press Ctrl-C to stop.")
     from werkzeug.serving import run_simple
 
     try:

@@ -567,6 +567,32 @@ def demo_scenarios(now: datetime, seed: int = 7, threads: int = 200) -> dict[str
     return _build(now, seed, threads)[1]
 
 
+def build_rep_mailbox(now: datetime, email: str, name: str, seed: int,
+                      threads: int = 120) -> dict[str, Any]:
+    """A demo mailbox of its own for another rep of the demo org (its own seeded threads).
+
+    Built like Alex's, then every header naming Alex names `email`/`name` instead, so each
+    rep's mailbox holds different prospects, timings and scenarios.
+    """
+    local = email.split("@", 1)[0]
+    swaps = (
+        (REP_ALIAS.email, f"{local}.sales@{REP_DOMAIN}"),
+        (REP.email, email),
+        (REP.name, name),
+        (REP.name.split()[0], name.split()[0]),
+    )
+    mailbox = _build(now, seed, threads)[0]
+    for thread in mailbox["threads"]:
+        for message in thread["messages"]:
+            for header in message.get("payload", {}).get("headers", []):
+                value = header.get("value", "")
+                for old, new in swaps:
+                    value = value.replace(old, new)
+                header["value"] = value
+    mailbox["emailAddress"] = email
+    return mailbox
+
+
 def build_large_mailbox(n_threads: int, sent_fraction: float = 0.2, seed: int = 1,
                         now: datetime | None = None) -> dict[str, Any]:
     """A big mailbox for the sync benchmark: ~`sent_fraction` of threads hold mail the rep sent."""
