@@ -15,6 +15,7 @@ from server.cli.common import Progress
 DEMO_PAGES = (
     ("/", "start page"),
     ("/demo/panel", "try the compose panel without installing the extension"),
+    ("/demo/popup", "the toolbar popup: get-backs due today, replies owed, who went quiet"),
     ("/demo/addon", "the Gmail add-on's cards, rendered as HTML"),
     ("/admin/", "admin settings (sign in as morgan@northwind-demo.com / demo)"),
     ("/api/openapi.json", "the JSON API's OpenAPI document"),
@@ -40,6 +41,7 @@ def build_demo(instance: Path | None, threads: int, now: datetime, quiet: bool) 
 
     from server import create_app
     from server.demo import seed_demo
+    from server.demo_day import seed_due_getbacks
     from server.gmail.client import GmailClient
     from server.gmail.demo_mailbox import build_demo_mailbox
     from server.gmail.emulator import GmailEmulator
@@ -79,6 +81,7 @@ def build_demo(instance: Path | None, threads: int, now: datetime, quiet: bool) 
                 session, rep.mailbox, client, rep_settings(rep).context, progress=progress
             ).run()
         progress.finish()
+        seed_due_getbacks(session, rep, now)  # the toolbar popup's get-backs due today
     return {"app": app, "emulator": emu, "report": report, "rep_id": ids.rep_id}
 
 
