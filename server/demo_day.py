@@ -26,14 +26,19 @@ NOTES = (
 
 
 def _due_times(now: datetime, tz: str) -> list[datetime]:
-    """Today's agreed times in the rep's zone, each moved before `now` if still ahead."""
+    """Today's agreed times in the rep's zone; one still ahead moves to a half hour before now."""
     zone = ZoneInfo(tz)
-    today = as_utc(now).astimezone(zone).date()
+    current = as_utc(now).astimezone(zone)
+    half_hour = current.replace(minute=30 if current.minute >= 30 else 0, second=0, microsecond=0)
     out = []
-    for offset, at in enumerate(reversed(AGREED)):
-        due = as_utc(datetime.combine(today, at, tzinfo=zone))
-        # Early in the day the agreed time is still ahead: make it "an hour or two ago".
-        out.append(min(due, as_utc(now) - timedelta(minutes=30 + 60 * offset)))
+    moved = 0
+    for at in AGREED:
+        due = datetime.combine(current.date(), at, tzinfo=zone)
+        if due >= current:
+            # Early in the day the agreed time is still ahead: make it "a little while ago".
+            moved += 1
+            due = half_hour - timedelta(minutes=30 * moved)
+        out.append(as_utc(due))
     return sorted(out)
 
 
