@@ -18,6 +18,7 @@ from server.api.identity import current_rep, token_info
 from server.engine.model import Person
 from server.engine.pressure import check_pressure
 from server.errors import ApiError
+from server.services.day import rep_day
 from server.services.getbacks import (
     cancel_getback,
     list_getbacks,
@@ -25,7 +26,6 @@ from server.services.getbacks import (
     schedule_getback,
     update_getback,
 )
-from server.services.day import rep_day
 from server.services.guidance_cache import entry_for, rep_stamp
 from server.services.scan import scan_user
 from server.store.db import get_db, get_session
@@ -329,7 +329,8 @@ def day() -> Response:
     """
     rep = current_rep()
     query = _query(DAY_QUERY)
-    return _out(DAY_OUT, rep_day(get_session(), rep, clock.now(), silent_limit=query["silent_limit"]))
+    day_ = rep_day(get_session(), rep, clock.now(), silent_limit=query["silent_limit"])
+    return _out(DAY_OUT, day_)
 
 
 @bp.post("/guidance")

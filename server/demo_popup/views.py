@@ -28,9 +28,14 @@ bp = Blueprint("demo_popup", __name__, url_prefix="/demo/popup", template_folder
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # Only what the popup imports; nothing else of the extension (or the disk) is reachable.
-EXTENSION_FILES = frozenset({
-    "popup/day_view.js", "popup/popup.css", "src/api.js", "src/gmail_adapter.js",
-})
+EXTENSION_FILES = frozenset(
+    {
+        "popup/day_view.js",
+        "popup/popup.css",
+        "src/api.js",
+        "src/gmail_adapter.js",
+    }
+)
 STATIC_FILES = frozenset({"demo_popup.js", "demo_popup.css"})
 MAX_ID = 2**31 - 1
 

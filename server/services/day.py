@@ -89,16 +89,15 @@ def _waited(hours: float) -> str:
     return _plural(round(hours / 24), "day")
 
 
-def _sentence(facts: ThreadFacts, who_: Person | None, settings: RepSettings,
-              now: datetime) -> str:
+def _sentence(facts: ThreadFacts, who_: Person | None, settings: RepSettings, now: datetime) -> str:
     company = company_from(who_.email) if who_ else ""
-    judged = _judge(facts, settings, now, _who(who_, company), None, settings.locale,
-                    settings.timezone)
+    judged = _judge(
+        facts, settings, now, _who(who_, company), None, settings.locale, settings.timezone
+    )
     return judged.sentence
 
 
-def _due_items(session: Session, user: User, settings: RepSettings,
-               now: datetime) -> list[DayItem]:
+def _due_items(session: Session, user: User, settings: RepSettings, now: datetime) -> list[DayItem]:
     due = list_getbacks(session, user, now=now, due_only=True)
     ids = [gb.gmail_thread_id for gb in due if gb.gmail_thread_id]
     rows: dict[str, ThreadState] = {}
@@ -123,8 +122,9 @@ def _due_items(session: Session, user: User, settings: RepSettings,
         else:
             sentence = "stepback has no stored conversation for this get-back."
         label = "Revisit from the cold file" if gb.kind == "cold_file" else "Agreed for"
-        when = format_slot(gb.due_at, settings.locale, settings.timezone,
-                           include_year=gb.kind == "cold_file")
+        when = format_slot(
+            gb.due_at, settings.locale, settings.timezone, include_year=gb.kind == "cold_file"
+        )
         items.append(
             DayItem(
                 kind="due",
@@ -150,8 +150,8 @@ def rep_day(
     taken = {item.thread_id for item in due if item.thread_id}
     result = scan_user(session, user, now, settings)
     owed = []
-    for verdict in result.reply_owed:
-        f = verdict.facts
+    for waiting in result.reply_owed:
+        f = waiting.facts
         if f.thread_id in taken:
             continue
         owed.append(
@@ -162,8 +162,8 @@ def rep_day(
                 prospect=f.reply_owed_from,
                 sentence=_sentence(f, f.reply_owed_from, settings, now),
                 since=f.reply_owed_since,
-                detail=f"Waiting {_waited(verdict.hours_waiting)} for your answer",
-                hours_waiting=round(verdict.hours_waiting, 1),
+                detail=f"Waiting {_waited(waiting.hours_waiting)} for your answer",
+                hours_waiting=round(waiting.hours_waiting, 1),
             )
         )
     taken |= {item.thread_id for item in owed if item.thread_id}
@@ -173,7 +173,8 @@ def rep_day(
     for verdict in quiet[: max(0, min(silent_limit, MAX_SILENT))]:
         f = verdict.facts
         measured = (
-            verdict.days_silent if settings.threshold.calendar_days
+            verdict.days_silent
+            if settings.threshold.calendar_days
             else verdict.business_days_silent
         )
         silent.append(

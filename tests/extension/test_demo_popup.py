@@ -121,7 +121,8 @@ def test_a_newcomer_can_try_the_popup(
                 executable_path=chromium_path, headless=True, args=list(CHROMIUM_ARGS)
             )
             page = browser.new_page(
-                locale="en-US", timezone_id="America/New_York",
+                locale="en-US",
+                timezone_id="America/New_York",
                 viewport={"width": 900, "height": 1000},
             )
             errors: list[str] = []
@@ -132,12 +133,15 @@ def test_a_newcomer_can_try_the_popup(
             assert int(badge) >= 2
             assert page.locator("li[data-kind=due]").count() == 2
             # Styled from the extension's popup.css despite the strict CSP.
-            assert page.evaluate(
-                "() => getComputedStyle(document.getElementById('day')).width"
-            ) == "380px"
+            assert (
+                page.evaluate("() => getComputedStyle(document.getElementById('day')).width")
+                == "380px"
+            )
             page.screenshot(path=str(screenshot_dir(tmp_path) / "popup-demo-page.png"))
             page.locator("li[data-kind=due] button[data-action=week]").first.click()
-            page.wait_for_function("() => document.querySelectorAll('li[data-kind=due]').length === 1")
+            page.wait_for_function(
+                "() => document.querySelectorAll('li[data-kind=due]').length === 1"
+            )
             assert page.locator("#badge").text_content() == str(int(badge) - 1)
             assert errors == []
             browser.close()

@@ -100,7 +100,9 @@ def test_badge_and_popup_show_the_day_in_order(
     sections = page.locator("section").evaluate_all("(s) => s.map((x) => x.dataset.section)")
     assert sections == ["due", "replyOwed", "silent"]
     assert [h.text_content() for h in page.locator("section h2").all()] == [
-        "Get-backs due", "Replies you owe", "Gone quiet",
+        "Get-backs due",
+        "Replies you owe",
+        "Gone quiet",
     ]
     assert listed(page) == expected_rows(day)
     summary = page.locator("header .summary").text_content()
@@ -163,7 +165,12 @@ def test_link_opens_the_thread_in_gmail(
 
 
 def test_moving_and_closing_a_getback_updates_server_and_badge(
-    browser: Any, backend: Any, recorder: Any, rep_token: str, seeded_day: RepDay, app: Any,
+    browser: Any,
+    backend: Any,
+    recorder: Any,
+    rep_token: str,
+    seeded_day: RepDay,
+    app: Any,
     synced_demo: Any,
 ) -> None:
     day = seeded_day
@@ -244,7 +251,8 @@ def test_hostile_display_name_stays_text(
         from server.services.scan import scan_user
 
         found = [
-            v.facts for v in (*scan_user(s, rep, NOW).silent, *scan_user(s, rep, NOW).reply_owed)
+            v.facts
+            for v in (*scan_user(s, rep, NOW).silent, *scan_user(s, rep, NOW).reply_owed)
             if (v.facts.prospect or v.facts.reply_owed_from)
             and (v.facts.prospect or v.facts.reply_owed_from).email == HOSTILE_EMAIL
         ]
@@ -254,9 +262,14 @@ def test_hostile_display_name_stays_text(
         assert list(existing) == []
         s.add(
             GetBack(
-                org_id=rep.org_id, user_id=rep.id, gmail_thread_id=hostile_thread,
-                prospect_email=HOSTILE_EMAIL, kind="getback", status="scheduled",
-                due_at=NOW - timedelta(hours=3), note="<b>note</b> {{rep_name}}",
+                org_id=rep.org_id,
+                user_id=rep.id,
+                gmail_thread_id=hostile_thread,
+                prospect_email=HOSTILE_EMAIL,
+                kind="getback",
+                status="scheduled",
+                due_at=NOW - timedelta(hours=3),
+                note="<b>note</b> {{rep_name}}",
                 created_at=datetime(2026, 11, 13, tzinfo=UTC),
             )
         )
