@@ -75,7 +75,7 @@ export function pickedDueAt(dayValue, agreedIso) {
   return Number.isNaN(at.getTime()) ? null : at.toISOString();
 }
 
-function getbackControls(doc, item, actions, say) {
+function getbackControls(doc, item, now, actions, say) {
   const gb = item.getback;
   const busy = (on) => {
     for (const button of controls.querySelectorAll("button, input")) {
@@ -96,7 +96,8 @@ function getbackControls(doc, item, actions, say) {
   const when = (data) => new Date(data.dueAt).toLocaleString(undefined, {
     weekday: "short", month: "short", day: "numeric", hour: "numeric", minute: "2-digit",
   });
-  const tomorrow = new Date();
+  // The server's clock decides what is "in the future" (it may be a demo's or a test's).
+  const tomorrow = Number.isNaN(new Date(now).getTime()) ? new Date() : new Date(now);
   tomorrow.setDate(tomorrow.getDate() + 1);
   const dateInput = el(doc, "input", {
     attrs: { type: "date", min: isoDay(tomorrow), "aria-label": "New date", required: true },
@@ -147,8 +148,8 @@ function getbackControls(doc, item, actions, say) {
   return [controls, picker];
 }
 
-function itemNode(doc, item, account, actions, say) {
-  const url = threadUrl(account, item.threadId);
+function itemNode(doc, item, day, actions, say) {
+  const url = threadUrl(day.email, item.threadId);
   const who = el(doc, "div", { attrs: { class: "who" } }, [
     el(doc, "span", { text: personName(item.prospect), attrs: { class: "name", title: item.prospect?.email } }),
   ]);
@@ -172,7 +173,7 @@ function itemNode(doc, item, account, actions, say) {
   }
   children.push(links);
   if (item.kind === "due" && item.getback) {
-    children.push(...getbackControls(doc, item, actions, say));
+    children.push(...getbackControls(doc, item, day.now, actions, say));
   }
   return el(doc, "li", {
     attrs: { class: "item", "data-kind": item.kind, "data-thread-id": item.threadId },
@@ -217,7 +218,7 @@ export function renderDay(root, result, actions) {
     if (!items.length) {
       continue;
     }
-    const list = el(doc, "ul", {}, items.map((item) => itemNode(doc, item, day.email, actions, say)));
+    const list = el(doc, "ul", {}, items.map((item) => itemNode(doc, item, day, actions, say)));
     const node = el(doc, "section", { attrs: { "data-section": section.key } }, [
       el(doc, "h2", { text: section.title }),
       list,

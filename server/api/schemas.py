@@ -371,6 +371,9 @@ class DayOutSchema(Schema):
     email = fields.Str(required=True, metadata={"description": "The rep's Gmail account."})
     timezone = fields.Str(required=True)
     locale = fields.Str(required=True)
+    now = UtcDateTime(
+        required=True, metadata={"description": "The server's time the day was judged at."}
+    )
     due = fields.List(fields.Nested(DayItemSchema), required=True)
     reply_owed = fields.List(fields.Nested(DayItemSchema), data_key="replyOwed", required=True)
     silent = fields.List(fields.Nested(DayItemSchema), required=True)

@@ -55,6 +55,7 @@ class RepDay:
     email: str
     timezone: str
     locale: str
+    now: datetime
     due: list[DayItem] = field(default_factory=list)
     reply_owed: list[DayItem] = field(default_factory=list)
     silent: list[DayItem] = field(default_factory=list)
@@ -194,6 +195,7 @@ def rep_day(
         email=user.email,
         timezone=settings.timezone,
         locale=settings.locale,
+        now=as_utc(now),
         due=due,
         reply_owed=owed,
         silent=silent,

@@ -14,7 +14,7 @@ def test_day_lists_owed_then_silent_with_sentences(api: Any) -> None:
     assert resp.status_code == 200 and resp.headers["Cache-Control"] == "no-store"
     data = resp.get_json()
     assert data["email"] == "alex@northwind-demo.com" and data["timezone"] == "America/New_York"
-    assert data["due"] == []
+    assert data["now"] == "2026-11-20T15:00:00Z" and data["due"] == []
     assert [i["threadId"] for i in data["replyOwed"]] == ["t-owed"]
     owed = data["replyOwed"][0]
     assert owed["detail"] == "Waiting 2 days for your answer"

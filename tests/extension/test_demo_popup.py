@@ -151,3 +151,18 @@ def test_a_newcomer_can_try_the_popup(
             assert moved.due_at.replace(tzinfo=NOW.tzinfo) > NOW
     finally:
         served.stop()
+
+
+def test_stepback_demo_seeds_getbacks_due_today(tmp_path: Path) -> None:
+    """`stepback demo` builds its database with the popup's get-backs due today."""
+    from server.cli.demo import build_demo
+
+    built = build_demo(tmp_path / "demo", 40, NOW, quiet=True)
+    try:
+        with built["app"].app_context(), get_db(built["app"]).session() as s:
+            day = rep_day(s, s.get(User, built["rep_id"]), NOW)
+            assert len(day.due) == 2
+            assert all(i.detail.startswith("Agreed for Friday, November 20 at ") for i in day.due)
+    finally:
+        built["emulator"].stop()
+        get_db(built["app"]).dispose()

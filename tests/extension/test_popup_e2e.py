@@ -96,6 +96,15 @@ def test_badge_and_popup_show_the_day_in_order(
     configure(browser, backend.url, rep_token)
     # Get-backs due plus replies owed past the reply target; silent prospects are not counted.
     assert wait_badge(browser, str(day.badge)) == str(day.badge)
+    worker = browser.context.service_workers[0]
+    colour = worker.evaluate("chrome.action.getBadgeBackgroundColor({})")
+    assert colour[:3] == [0x4A, 0x65, 0x72]  # the calm slate
+    # The daily notification is off by default: its permission is optional and not granted.
+    granted = worker.evaluate("chrome.permissions.contains({permissions: ['notifications']})")
+    assert granted is False
+    assert worker.evaluate("typeof chrome.notifications") == "undefined"
+    alarm = worker.evaluate("chrome.alarms.get('stepback-day')")
+    assert alarm["periodInMinutes"] == 15
     page = open_popup(browser)
     sections = page.locator("section").evaluate_all("(s) => s.map((x) => x.dataset.section)")
     assert sections == ["due", "replyOwed", "silent"]
@@ -195,6 +204,8 @@ def test_moving_and_closing_a_getback_updates_server_and_badge(
     # Pick a date for the other one: the agreed time of day stays, the day is the picked one.
     row = page.locator(f'li[data-kind="due"][data-thread-id="{second.thread_id}"]')
     row.locator("button[data-action=pick]").click()
+    # The earliest day offered is the day after the server's "now" (not the browser's clock).
+    assert row.locator("input[type=date]").get_attribute("min") == "2026-11-21"
     row.locator("input[type=date]").fill("2026-12-03")
     row.locator("form.picker button[type=submit]").click()
     page.wait_for_function("() => !document.querySelector('section[data-section=due]')")
