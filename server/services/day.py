@@ -122,7 +122,7 @@ def _due_items(session: Session, user: User, settings: RepSettings, now: datetim
             sentence = _sentence(facts, prospect, settings, now)
         else:
             sentence = "stepback has no stored conversation for this get-back."
-        label = "Revisit from the cold file" if gb.kind == "cold_file" else "Agreed for"
+        label = "Cold-file revisit set for" if gb.kind == "cold_file" else "Agreed for"
         when = format_slot(
             gb.due_at, settings.locale, settings.timezone, include_year=gb.kind == "cold_file"
         )
