@@ -61,6 +61,7 @@ def _register_surfaces(app: Flask) -> None:
         "server.tasks",
         "server.connect",
         "server.demo_panel",
+        "server.demo_popup",
     ):
         try:
             module = importlib.import_module(name)

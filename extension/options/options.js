@@ -1,6 +1,7 @@
 // The options page: backend address, sign-in state, sign out, and the developer token.
 
 import {
+  KEYS,
   isBuiltInBackend,
   normaliseBackend,
   originPattern,
@@ -86,12 +87,39 @@ async function clearDevToken() {
   await showState();
 }
 
+async function showNotifySetting() {
+  const stored = await chrome.storage.local.get(KEYS.notifyDaily);
+  const granted = await chrome.permissions.contains({ permissions: ["notifications"] });
+  $("notify-daily").checked = stored[KEYS.notifyDaily] === true && granted;
+}
+
+async function changeNotify(event) {
+  const result = $("notify-result");
+  if (event.target.checked) {
+    // Asked for only now, on the rep's click: the permission is optional in the manifest.
+    const granted = await chrome.permissions.request({ permissions: ["notifications"] });
+    if (!granted) {
+      event.target.checked = false;
+      result.textContent = "Chrome did not allow notifications; nothing was changed.";
+      return;
+    }
+    await chrome.storage.local.set({ [KEYS.notifyDaily]: true });
+    result.textContent = "A notification will come once a day when get-backs are due.";
+  } else {
+    await chrome.storage.local.set({ [KEYS.notifyDaily]: false });
+    await chrome.permissions.remove({ permissions: ["notifications"] }).catch(() => false);
+    result.textContent = "No desktop notifications.";
+  }
+}
+
 async function init() {
   $("backend").value = await readBackend();
   $("dev-token").value = (await readDevToken()) || "";
   $("backend-form").addEventListener("submit", saveBackend);
   $("dev-form").addEventListener("submit", saveDevToken);
   $("dev-clear").addEventListener("click", clearDevToken);
+  $("notify-daily").addEventListener("change", changeNotify);
+  await showNotifySetting();
   $("sign-in").addEventListener("click", () => showState("signIn"));
   $("sign-out").addEventListener("click", async () => {
     // Signing out also drops a developer token, so no credential is left behind.

@@ -6,7 +6,12 @@ export const OPERATIONS = Object.freeze({
   guidance: { method: "POST", path: "/api/v1/guidance" },
   playInserted: { method: "POST", path: "/api/v1/plays/inserted" },
   scheduleGetback: { method: "POST", path: "/api/v1/getbacks" },
+  // The toolbar popup: the rep's day, and moving or closing a due get-back.
+  day: { method: "GET", path: "/api/v1/day", query: ["silentLimit"] },
+  moveGetback: { method: "PATCH", path: "/api/v1/getbacks/{id}" },
+  closeGetback: { method: "DELETE", path: "/api/v1/getbacks/{id}" },
 });
+const MAX_ID = 2 ** 31 - 1;
 
 export const MESSAGES = Object.freeze({
   unreachable: "stepback can't reach its server right now; Gmail works as usual.",
@@ -30,6 +35,35 @@ async function readJson(response) {
 }
 
 /**
+ * The path (with `{id}` filled in from body.id, and allowed query keys) and the body left to
+ * send; null when the id is not a database id.
+ */
+function requestPath(spec, body) {
+  let path = spec.path;
+  let rest = body;
+  if (path.includes("{id}")) {
+    const id = Number(body?.id);
+    if (!Number.isInteger(id) || id < 1 || id > MAX_ID) {
+      return null;
+    }
+    path = path.replace("{id}", String(id));
+    rest = { ...body };
+    delete rest.id;
+  }
+  if (spec.query && body) {
+    const params = new URLSearchParams();
+    for (const key of spec.query) {
+      if (body[key] !== undefined && body[key] !== null) {
+        params.set(key, String(body[key]));
+      }
+    }
+    const text = params.toString();
+    path = text ? `${path}?${text}` : path;
+  }
+  return { path, body: rest };
+}
+
+/**
  * Call one API operation. Resolves (never rejects) with
  * { ok: true, status, data } or { ok: false, problem, status, message, fields? }.
  */
@@ -41,6 +75,10 @@ export async function callApi(op, body, { backend, token, fetchImpl = fetch, tim
   if (!token) {
     return problem("signed_out", 401);
   }
+  const target = requestPath(spec, body);
+  if (!target) {
+    return problem("invalid", 0, "That get-back id is not valid.");
+  }
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   const init = {
@@ -50,13 +88,13 @@ export async function callApi(op, body, { backend, token, fetchImpl = fetch, tim
     credentials: "omit",
     cache: "no-store",
   };
-  if (spec.method !== "GET") {
+  if (spec.method === "POST" || spec.method === "PATCH") {
     init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body ?? {});
+    init.body = JSON.stringify(target.body ?? {});
   }
   let response;
   try {
-    response = await fetchImpl(`${backend}${spec.path}`, init);
+    response = await fetchImpl(`${backend}${target.path}`, init);
   } catch {
     return problem("unreachable", 0);
   } finally {

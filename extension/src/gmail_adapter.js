@@ -241,3 +241,29 @@ export function draftText(compose) {
 export function panelAnchor(compose) {
   return { parent: compose.body.parentElement, before: compose.body.nextSibling };
 }
+
+/**
+ * The Gmail web address that opens one thread, by its Gmail API thread id, in the rep's
+ * account; null when the id is not a hex API thread id.
+ * - The API's thread id is the hex id Gmail's own URLs carry after the view name
+ *   ("#inbox/14a03b7bb0d77dd9", github.com/KartikTalwar/gmail.js/issues/109).
+ * - "#all/<id>" ("All Mail") opens the thread whatever its labels, archived too, where
+ *   "#inbox/<id>" may not (bison.jp/cloud/791.html).
+ * - The account goes in `authuser=<email>`: since April 2026 Gmail answers 404 for an address
+ *   in the path ("/mail/u/<email>/"), while "/mail/u/0/?authuser=<email>" picks the signed-in
+ *   account with that address, or asks to sign in (github.com/raycast/extensions/issues/27725,
+ *   github.com/buttondown/sniper-link/pull/6).
+ */
+export function threadUrl(account, threadId) {
+  const id = String(threadId || "").trim().toLowerCase();
+  if (!HEX_THREAD.test(id)) {
+    return null;
+  }
+  const url = new URL("https://mail.google.com/mail/u/0/");
+  const email = String(account || "").trim();
+  if (EMAIL.test(email)) {
+    url.searchParams.set("authuser", email);
+  }
+  url.hash = `#all/${id}`;
+  return url.toString();
+}

@@ -8,6 +8,9 @@ export const KEYS = Object.freeze({
   devToken: "devToken",
   collapsed: "panelCollapsed",
   webToken: "webFlowToken",
+  // The toolbar: the once-a-day notification (off unless the rep turns it on) and its day.
+  notifyDaily: "notifyDaily",
+  lastNotified: "lastNotifiedDay",
 });
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 

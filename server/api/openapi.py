@@ -26,6 +26,7 @@ ERRORS = {
 ROUTES = (
     ("/api/v1/me", views.me),
     ("/api/v1/prospects", views.prospects),
+    ("/api/v1/day", views.day),
     ("/api/v1/guidance", views.guidance),
     ("/api/v1/pressure-check", views.pressure_check),
     ("/api/v1/getbacks", views.getbacks),

@@ -318,3 +318,63 @@ class PlayEventOutSchema(Schema):
     variant = fields.Int(required=True)
     surface = fields.Str(required=True)
     created_at = UtcDateTime(data_key="createdAt", required=True)
+
+
+# ---------------------------------------------------------------- /day (the toolbar popup)
+
+
+class DayQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    silent_limit = fields.Int(
+        data_key="silentLimit",
+        load_default=5,
+        validate=validate.Range(min=0, max=50),
+        metadata={"description": "How many silent prospects to list (the first few)."},
+    )
+
+
+class DayItemSchema(Schema):
+    kind = fields.Str(
+        required=True, validate=validate.OneOf(("due", "reply_owed", "went_silent", "no_reply_yet"))
+    )
+    thread_id = fields.Str(data_key="threadId", allow_none=True)
+    subject = fields.Str(required=True)
+    prospect = fields.Nested(PersonSchema, allow_none=True)
+    sentence = fields.Str(required=True, metadata={"description": "Where things stand; plain."})
+    detail = fields.Str(
+        required=True, metadata={"description": "Agreed date and time, or how long it waited."}
+    )
+    since = UtcDateTime(
+        allow_none=True, metadata={"description": "Due at / waiting since / silent since."}
+    )
+    hours_waiting = fields.Float(data_key="hoursWaiting", allow_none=True)
+    days_silent = fields.Int(data_key="daysSilent", allow_none=True)
+    business_days_silent = fields.Int(data_key="businessDaysSilent", allow_none=True)
+    getback = fields.Nested(GetBackOutSchema, allow_none=True)
+    week_later = UtcDateTime(
+        data_key="weekLater",
+        allow_none=True,
+        metadata={"description": "The dueAt that 'a week later' moves a due get-back to."},
+    )
+
+
+class DayCountsSchema(Schema):
+    badge = fields.Int(required=True, metadata={"description": "Due get-backs + owed replies."})
+    due = fields.Int(required=True)
+    reply_owed = fields.Int(data_key="replyOwed", required=True)
+    silent = fields.Int(required=True)
+
+
+class DayOutSchema(Schema):
+    email = fields.Str(required=True, metadata={"description": "The rep's Gmail account."})
+    timezone = fields.Str(required=True)
+    locale = fields.Str(required=True)
+    now = UtcDateTime(
+        required=True, metadata={"description": "The server's time the day was judged at."}
+    )
+    due = fields.List(fields.Nested(DayItemSchema), required=True)
+    reply_owed = fields.List(fields.Nested(DayItemSchema), data_key="replyOwed", required=True)
+    silent = fields.List(fields.Nested(DayItemSchema), required=True)
+    counts = fields.Nested(DayCountsSchema, required=True)

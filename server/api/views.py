@@ -18,6 +18,7 @@ from server.api.identity import current_rep, token_info
 from server.engine.model import Person
 from server.engine.pressure import check_pressure
 from server.errors import ApiError
+from server.services.day import rep_day
 from server.services.getbacks import (
     cancel_getback,
     list_getbacks,
@@ -45,6 +46,8 @@ GETBACK_PATCH = s.GetBackPatchSchema()
 GETBACK_QUERY = s.GetBackQuerySchema()
 GUIDANCE_IN = s.GuidanceInSchema()
 GUIDANCE_OUT = s.GuidanceOutSchema()
+DAY_OUT = s.DayOutSchema()
+DAY_QUERY = s.DayQuerySchema()
 ME_OUT = s.MeSchema()
 PLAY_EVENT_OUT = s.PlayEventOutSchema()
 PLAY_INSERTED_IN = s.PlayInsertedInSchema()
@@ -297,6 +300,37 @@ def prospects() -> Response:
         "total": len(items),
     }
     return _out(PROSPECT_PAGE, body)
+
+
+@bp.get("/day")
+def day() -> Response:
+    """The rep's day, for the extension's toolbar button and popup.
+    ---
+    get:
+      summary: Get-backs due, replies owed past the reply target, silent prospects
+      description: Due get-backs (soonest first, with the agreed date and time), then replies
+        the rep owes past the team's reply target (longest waiting first), then the first
+        `silentLimit` silent prospects past the threshold (most silent first). Each item has
+        the one-line "where things stand". A thread with a due get-back is listed only there.
+        `counts.badge` is due get-backs plus owed replies. All text is plain data.
+      operationId: getDay
+      tags: [rep]
+      security: [{bearer: []}]
+      parameters:
+      - in: query
+        schema: DayQuerySchema
+      responses:
+        200: {description: The day, content: {application/json: {schema: DayOutSchema}}}
+        401: Unauthorized
+        403: Forbidden
+        422: Invalid
+        429: TooManyRequests
+        503: Unavailable
+    """
+    rep = current_rep()
+    query = _query(DAY_QUERY)
+    day_ = rep_day(get_session(), rep, clock.now(), silent_limit=query["silent_limit"])
+    return _out(DAY_OUT, day_)
 
 
 @bp.post("/guidance")

@@ -15,6 +15,7 @@ from server.cli.common import Progress
 DEMO_PAGES = (
     ("/", "start page"),
     ("/demo/panel", "try the compose panel without installing the extension"),
+    ("/demo/popup", "the toolbar popup: get-backs due today, replies owed, who went quiet"),
     ("/demo/addon", "the Gmail add-on's cards, rendered as HTML"),
     ("/admin/", "admin settings: dashboard, per-rep chart and both teams' thresholds"),
     ("/api/openapi.json", "the JSON API's OpenAPI document"),
@@ -52,6 +53,7 @@ def build_demo(instance: Path | None, threads: int, now: datetime, quiet: bool) 
 
     from server import create_app
     from server.demo import seed_demo
+    from server.demo_day import seed_due_getbacks
     from server.gmail.client import GmailClient
     from server.gmail.demo_mailbox import build_demo_mailbox, build_rep_mailbox
     from server.gmail.emulator import GmailEmulator
@@ -107,6 +109,7 @@ def build_demo(instance: Path | None, threads: int, now: datetime, quiet: bool) 
                     rep_emu.stop()
             if seed is None:
                 report = result
+                seed_due_getbacks(session, user, now)  # the toolbar popup's get-backs due today
             team.append((f"{name} <{email}>", result.threads_stored))
     return {"app": app, "emulator": emu, "report": report, "rep_id": ids.rep_id, "team": team}
 
