@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from google.auth import crypt, jwt
 
+from server.addon.deployment import OAUTH_SCOPES
+
 BASE_URL = "https://stepback.test"
 SERVICE_ACCOUNT = "service-424242@gcp-sa-gsuiteaddons.iam.gserviceaccount.com"
 ADDON_CLIENT_ID = "117000000000000000001"
@@ -147,6 +149,9 @@ class Event:
     oauth_token: str = "ya29.test-user-token"
     gmail_token: str = "gmail-message-token-123"
     system_token: str = ""
+    # authorizationEventObject.authorizedScopes: what the user granted on Google's granular
+    # consent screen (default: everything the deployment asks for); None leaves it out.
+    scopes: list[str] | None = field(default_factory=lambda: list(OAUTH_SCOPES))
 
     def body(self) -> dict[str, Any]:
         common: dict[str, Any] = {
@@ -159,7 +164,12 @@ class Event:
             common["parameters"] = dict(self.params)
         if self.form:
             common["formInputs"] = dict(self.form)
-        auth = {"userOAuthToken": self.oauth_token, "userIdToken": self.user_token}
+        auth: dict[str, Any] = {"userOAuthToken": self.oauth_token}
+        if self.user_token:
+            # Google sends the user ID token only with the userinfo.email grant.
+            auth["userIdToken"] = self.user_token
+        if self.scopes is not None:
+            auth["authorizedScopes"] = list(self.scopes)
         if self.system_token:
             auth["systemIdToken"] = self.system_token
         gmail: dict[str, Any] = {"accessToken": self.gmail_token}
@@ -172,10 +182,14 @@ class Event:
         return {"commonEventObject": common, "authorizationEventObject": auth, "gmail": gmail}
 
 
-def picked(moment: datetime) -> dict[str, Any]:
-    """formInputs value of a dateTimePicker set to `moment`."""
-    return {"dateTimeInput": {"msSinceEpoch": int(moment.timestamp() * 1000),
-                              "hasDate": True, "hasTime": True}}
+def picked(moment: datetime, *, has_time: bool = True) -> dict[str, Any]:
+    """formInputs value of a dateTimePicker set to `moment`, as Google posts it: int64 as a
+    string, and false booleans left out (proto3 JSON)."""
+    value: dict[str, Any] = {"msSinceEpoch": str(int(moment.timestamp() * 1000)),
+                             "hasDate": True}
+    if has_time:
+        value["hasTime"] = True
+    return {"dateTimeInput": value}
 
 
 def typed(value: str) -> dict[str, Any]:
