@@ -24,7 +24,7 @@ from server.addon.gmail import AddonGmailError, MessageReader
 from server.addon.logo import logo_png
 from server.engine.calendar import as_utc
 from server.errors import ApiError
-from server.gmail.sync import store_thread
+from server.gmail.sync import compact_thread, store_thread
 from server.plays import COLD_FILE_REASONS, PLAYS
 from server.services.getbacks import (
     cancel_getback,
@@ -256,6 +256,7 @@ def _refresh_thread(call: Call, session: Session) -> str:
         stored = [m for m in (row.messages if row is not None else []) if isinstance(m, dict)]
         if _already_stored(stored, opened.resource):
             return opened.thread_id
+        from_store = False
         try:
             thread = reader.thread(opened.thread_id)
         except AddonGmailError as exc:
@@ -263,11 +264,20 @@ def _refresh_thread(call: Call, session: Session) -> str:
             # stored historyId stays: the rest of the thread was not read, so the next
             # sync must still see it as unread.
             log.info("add-on: thread not readable, merging the open message: %s", exc)
-            thread = {"id": opened.thread_id,
-                      "historyId": (row.history_id if row is not None else "") or "",
-                      "messages": stored}
-    store_thread(session, mailbox, _with_message(thread, opened.resource),
-                 rep_settings(user).context, now=clock.now())
+            from_store = True
+            history = (row.history_id if row is not None else "") or ""
+            # Stored copies are compact (no per-message historyId); the message schema
+            # asks for one, so they carry the thread's, which compact_thread drops again.
+            thread = {"id": opened.thread_id, "historyId": history,
+                      "messages": [{"historyId": history or "0", **m} for m in stored]}
+    merged = _with_message(thread, opened.resource)
+    if from_store:
+        kept = {m["id"] for m in compact_thread(merged)[0]["messages"]}
+        if {m.get("id") for m in stored} - kept:
+            # Never let a merge drop what the sync stored; judge from the stored state.
+            log.warning("add-on: merging would drop stored messages; kept the stored thread")
+            return opened.thread_id
+    store_thread(session, mailbox, merged, rep_settings(user).context, now=clock.now())
     session.commit()
     return opened.thread_id
 

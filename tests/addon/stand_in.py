@@ -204,6 +204,11 @@ class RecordingProxy:
     target: str
     seen: list[dict[str, str]] = field(default_factory=list)
     url: str = ""
+    # Path fragments answered with 403 instead of being forwarded: the per-message grant
+    # (gmail.addons.current.message.metadata) covers the open message only, so we model
+    # Google refusing the rest of the thread (the harsher case), with Google's error body
+    # for a token lacking the scope (AIP-193 errors, reason ACCESS_TOKEN_SCOPE_INSUFFICIENT).
+    refuse: tuple[str, ...] = ()
     _server: ThreadingHTTPServer | None = None
 
     def start(self) -> None:
@@ -213,6 +218,21 @@ class RecordingProxy:
             def do_GET(self) -> None:  # noqa: N802
                 owner.seen.append({k.lower(): v for k, v in self.headers.items()}
                                   | {":path": self.path})
+                if any(part in self.path for part in owner.refuse):
+                    body = json.dumps({"error": {
+                        "code": 403, "status": "PERMISSION_DENIED",
+                        "message": "Request had insufficient authentication scopes.",
+                        "errors": [{"message": "Insufficient Permission", "domain": "global",
+                                    "reason": "insufficientPermissions"}],
+                        "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                                     "reason": "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
+                                     "domain": "googleapis.com"}]}}).encode()
+                    self.send_response(403)
+                    self.send_header("Content-Type", "application/json; charset=UTF-8")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
                 forward = {k: v for k, v in self.headers.items() if k.lower() != "host"}
                 req = urllib.request.Request(owner.target.rstrip("/") + self.path,
                                              headers=forward)
@@ -243,8 +263,8 @@ class RecordingProxy:
 
 
 @contextmanager
-def recording_proxy(target: str) -> Iterator[RecordingProxy]:
-    proxy = RecordingProxy(target)
+def recording_proxy(target: str, refuse: tuple[str, ...] = ()) -> Iterator[RecordingProxy]:
+    proxy = RecordingProxy(target, refuse=refuse)
     proxy.start()
     try:
         yield proxy

@@ -4,10 +4,9 @@ every trigger URL is an endpoint of the app, and the CLI writes it."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-from datetime import UTC, datetime
 
 import pytest
 from google.cloud.gsuiteaddons_v1.types import AddOns, Deployment
