@@ -51,8 +51,6 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "insert_play": (*BASE, COMPOSE),
 }
 
-assert all(s in OAUTH_SCOPES for need in NEEDS.values() for s in need), "undeclared scope"
-
 
 def needed(entry_point: str) -> tuple[str, ...]:
     """The scopes an entry point (a view's name) cannot work without."""

@@ -24,6 +24,15 @@ QUIET_PROSPECT = "priya.ibanez@violethill-freight.test"
 BASE = [EXECUTE, EMAIL]
 
 
+def test_every_needed_scope_is_declared_in_the_deployment() -> None:
+    # Google can only grant what the deployment's oauthScopes list.
+    from server.addon.consent import NEEDS
+    from server.addon.deployment import OAUTH_SCOPES
+
+    assert {s for need in NEEDS.values() for s in need} <= set(OAUTH_SCOPES)
+    assert LOCALE not in {s for need in NEEDS.values() for s in need}
+
+
 def _last_message(app: Any) -> str:
     with get_db(app).session() as s:
         row = s.scalar(select(ThreadState).where(ThreadState.gmail_thread_id == QUIET_THREAD))
