@@ -157,8 +157,22 @@ def test_a_malformed_scope_list_is_a_400(addon: Any, demo_ids: Any, value: Any) 
 
 
 def test_a_scope_request_changes_nothing(gmail_app: Any, addon: Any) -> None:
-    params = {"getback": "1", "origin": "home"}
-    event = addon.event(params=params, scopes=[EXECUTE])
+    from datetime import timedelta
+
+    from server.demo import DEMO_REP
+    from server.store.models import User
+    from tests.conftest import NOW
+
+    with get_db(gmail_app).session() as s:
+        rep = s.scalar(select(User).where(User.email == DEMO_REP))
+        assert rep is not None
+        gb = GetBack(org_id=rep.org_id, user_id=rep.id, gmail_thread_id=QUIET_THREAD,
+                     prospect_email=QUIET_PROSPECT, kind="getback", due_at=NOW + timedelta(days=3))
+        s.add(gb)
+        s.flush()
+        gb_id = gb.id
+    event = addon.event(params={"getback": str(gb_id), "origin": "home"}, scopes=[EXECUTE])
+    event.user_token = ""
     assert _asked(addon.post("/addon/actions/getback-cancel", event)) == {EMAIL}
     with get_db(gmail_app).session() as s:
-        assert list(s.scalars(select(GetBack))) == []
+        assert [g.status for g in s.scalars(select(GetBack))] == ["scheduled"]
