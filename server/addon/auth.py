@@ -100,9 +100,13 @@ def verify_google_request(request: Request, body_token: str = "") -> Mapping[str
 
 
 def user_audience() -> str:
-    """The audience of user ID tokens: the add-on's OAuth client (else the product client)."""
-    config = current_app.config
-    return str(config.get("ADDON_CLIENT_ID") or config.get("GOOGLE_CLIENT_ID") or "")
+    """The audience of user ID tokens: the add-on deployment's own OAuth client.
+
+    Never the product's client: Google mints the user ID token for the deployment's
+    client (`gcloud workspace-add-ons get-authorization`), so any other audience would
+    refuse every user. The app refuses to start without it (see server.addon.init_app).
+    """
+    return str(current_app.config.get("ADDON_CLIENT_ID") or "").strip()
 
 
 def verify_user(event: AddonEvent) -> str:

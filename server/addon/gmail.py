@@ -8,7 +8,7 @@ One attempt per call: a person is waiting in Gmail, so failures become a friendl
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import google_auth_httplib2
@@ -40,6 +40,8 @@ class OpenedMessage:
     id: str
     thread_id: str
     headers: dict[str, str]
+    # The messages.get(format=metadata) resource itself, to merge into the stored thread.
+    resource: dict[str, Any] = field(default_factory=dict)
 
 
 class MessageReader:
@@ -102,7 +104,7 @@ class MessageReader:
         for item in (found.get("payload") or {}).get("headers") or []:
             if isinstance(item, dict) and isinstance(item.get("name"), str):
                 headers.setdefault(item["name"].lower(), str(item.get("value", "")))
-        return OpenedMessage(str(found.get("id") or message_id), thread_id, headers)
+        return OpenedMessage(str(found.get("id") or message_id), thread_id, headers, found)
 
     def thread(self, thread_id: str) -> dict[str, Any]:
         """threads.get(format=metadata) of the opened message's thread."""

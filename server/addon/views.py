@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,14 +17,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from server import clock
-from server.addon import auth, screens
+from server.addon import auth, consent, screens
 from server.addon import cards as c
 from server.addon.events import AddonEvent, bad_event, parse_event
 from server.addon.gmail import AddonGmailError, MessageReader
 from server.addon.logo import logo_png
 from server.engine.calendar import as_utc
 from server.errors import ApiError
-from server.gmail.sync import store_thread
+from server.gmail.sync import compact_thread, store_thread
 from server.plays import COLD_FILE_REASONS, PLAYS
 from server.services.getbacks import (
     cancel_getback,
@@ -48,6 +49,10 @@ GMAIL_TROUBLE = (
     "close and reopen the message to try again."
 )
 DB_TROUBLE = "stepback couldn't reach its database just now. Nothing was changed; try again."
+# Ids and numbers that travel in action parameters are ASCII: str.isdigit() would let
+# "²" or Arabic-Indic digits through to int() (a 500), isalnum() any letter of any script.
+_ASCII_NUMBER = re.compile(r"[0-9]{1,18}")
+_ASCII_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -74,8 +79,8 @@ def make_screen(user: User, event: AddonEvent | None, now: datetime) -> screens.
     return screens.Screen(user=user, locale=locale, timezone=timezone, now=now, url=public_url)
 
 
-def _read_call() -> Call:
-    """Verify Google's token first (header when sent), then read the event and the user."""
+def _read_event() -> AddonEvent:
+    """Verify Google's token first (header when sent), then read the event."""
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise bad_event("the body is too large")
     header_sent = bool(request.headers.get("Authorization"))
@@ -87,9 +92,21 @@ def _read_call() -> Call:
         auth.verify_google_request(request, auth.body_system_token(body))
     if body is None:
         raise bad_event("the body is not JSON")
-    event = parse_event(body)
-    email = auth.verify_user(event)
-    return Call(event, email, None, None)
+    return parse_event(body)
+
+
+def _scope_answer(event: AddonEvent, entry_point: str) -> Response | None:
+    """Google's consent request when the user has not granted what this entry point needs.
+
+    Checked before the user ID token: without the email scope there is no such token,
+    and the right answer is to ask for the scope, not a 401.
+    """
+    missing = consent.missing(event.authorized_scopes, entry_point)
+    if not missing:
+        return None
+    log.info("add-on: %s asks for scopes the user has not granted: %s", entry_point,
+             " ".join(missing))
+    return jsonify(consent.scope_request(missing, event.authorized_scopes))
 
 
 def _with_rep(call: Call, session: Session) -> Call:
@@ -105,7 +122,11 @@ def _trigger(view: Callable[[Call, Session], dict[str, Any]]) -> Callable[[], Re
 
     @functools.wraps(view)
     def wrapper() -> Response:
-        call = _read_call()
+        event = _read_event()
+        ask = _scope_answer(event, view.__name__)
+        if ask is not None:
+            return ask
+        call = Call(event, auth.verify_user(event), None, None)
         session = get_session()
         try:
             call = _with_rep(call, session)
@@ -129,7 +150,11 @@ def _action(view: Callable[[Call, Session], dict[str, Any]]) -> Callable[[], Res
 
     @functools.wraps(view)
     def wrapper() -> Response:
-        call = _read_call()
+        event = _read_event()
+        ask = _scope_answer(event, view.__name__)
+        if ask is not None:
+            return ask
+        call = Call(event, auth.verify_user(event), None, None)
         session = get_session()
         try:
             call = _with_rep(call, session)
@@ -203,7 +228,12 @@ def homepage(call: Call, session: Session) -> dict[str, Any]:
 
 
 def _refresh_thread(call: Call, session: Session) -> str:
-    """Read the opened message; make sure the rep's stored state of its thread is current."""
+    """Read the opened message and bring the rep's stored state of its thread up to date.
+
+    The metadata grant covers the open message; threads.get may be refused for the rest
+    of the thread. Either way the message just read is merged in before anything is
+    judged, so a reply that came in after the last sync is never ignored.
+    """
     event, user = call.event, call.user
     assert user is not None
     if not event.message_id:
@@ -223,18 +253,50 @@ def _refresh_thread(call: Call, session: Session) -> str:
                 ThreadState.gmail_thread_id == opened.thread_id,
             )
         )
-        stored = row.messages if row is not None else []
-        if opened.id in {m.get("id") for m in stored if isinstance(m, dict)}:
+        stored = [m for m in (row.messages if row is not None else []) if isinstance(m, dict)]
+        if _already_stored(stored, opened.resource):
             return opened.thread_id
+        from_store = False
         try:
             thread = reader.thread(opened.thread_id)
         except AddonGmailError as exc:
-            # The per-message grant may not cover the thread; keep what the sync stored.
-            log.info("add-on: thread not readable, using stored state: %s", exc)
+            # Keep what the sync stored, plus the message Gmail did let us read. The
+            # stored historyId stays: the rest of the thread was not read, so the next
+            # sync must still see it as unread.
+            log.info("add-on: thread not readable, merging the open message: %s", exc)
+            from_store = True
+            history = (row.history_id if row is not None else "") or ""
+            # Stored copies are compact (no per-message historyId); the message schema
+            # asks for one, so they carry the thread's, which compact_thread drops again.
+            thread = {"id": opened.thread_id, "historyId": history,
+                      "messages": [{"historyId": history or "0", **m} for m in stored]}
+    merged = _with_message(thread, opened.resource)
+    if from_store:
+        kept = {m["id"] for m in compact_thread(merged)[0]["messages"]}
+        if {m.get("id") for m in stored} - kept:
+            # Never let a merge drop what the sync stored; judge from the stored state.
+            log.warning("add-on: merging would drop stored messages; kept the stored thread")
             return opened.thread_id
-    store_thread(session, mailbox, thread, rep_settings(user).context, now=clock.now())
+    store_thread(session, mailbox, merged, rep_settings(user).context, now=clock.now())
     session.commit()
     return opened.thread_id
+
+
+def _already_stored(stored: list[dict[str, Any]], resource: dict[str, Any]) -> bool:
+    """True when the stored thread holds this message with the same labels."""
+    labels = sorted(str(x) for x in resource.get("labelIds") or [])
+    return any(m.get("id") == resource.get("id")
+               and sorted(str(x) for x in m.get("labelIds") or []) == labels
+               for m in stored)
+
+
+def _with_message(thread: dict[str, Any], resource: dict[str, Any]) -> dict[str, Any]:
+    """`thread` with the freshly read message in place of any older copy of it."""
+    messages = [m for m in thread.get("messages") or []
+                if not (isinstance(m, dict) and m.get("id") == resource.get("id"))]
+    if resource.get("id"):
+        messages.append(resource)
+    return {**thread, "messages": messages}
 
 
 @bp.post("/message")
@@ -279,7 +341,7 @@ def _thread_param(call: Call) -> str | None:
     value = call.event.param("thread").strip()
     if not value:
         return None
-    if len(value) > 64 or not value.replace("-", "").replace("_", "").isalnum():
+    if not _ASCII_ID.fullmatch(value):
         raise bad_event("the thread parameter is not a Gmail id")
     return value
 
@@ -324,12 +386,13 @@ def insert_play(call: Call, session: Session) -> dict[str, Any]:
     assert call.user is not None
     play_id = call.event.param("play")
     variant_text = call.event.param("variant", "0")
-    if play_id not in PLAYS or not variant_text.isdigit():
+    if play_id not in PLAYS or not _ASCII_NUMBER.fullmatch(variant_text):
         raise bad_event("unknown play or variant")
     variant = int(variant_text)
     thread, prospect = _thread_param(call), _prospect_param(call)
     recipients = [prospect] if prospect else list(call.event.recipients)
-    proposed = call.event.datetime_input("proposed_at") if play_id == "getback_date" else None
+    proposed = (call.event.datetime_input("proposed_at", _screen(call).timezone)
+                if play_id == "getback_date" else None)
     if play_id == "getback_date" and proposed is None:
         return c.render_actions(notify="Pick a date and time for the get-back first.")
     # The text is rendered again here from ids only; nothing the client sent is inserted.
@@ -367,7 +430,7 @@ def schedule(call: Call, session: Session) -> dict[str, Any]:
     """Save the get-back date (or cold-file revisit) from the form."""
     assert call.user is not None
     kind, thread, prospect = _kind_param(call), _thread_param(call), _prospect_param(call)
-    due = call.event.datetime_input("due_at")
+    due = call.event.datetime_input("due_at", _screen(call).timezone)
     if due is None:
         return c.render_actions(notify="Pick a date and time first.")
     note = (call.event.string_input("note") or "").strip()[:500]
@@ -389,7 +452,7 @@ def schedule(call: Call, session: Session) -> dict[str, Any]:
 
 def _getback_param(call: Call) -> int:
     value = call.event.param("getback")
-    if not value.isdigit() or len(value) > 18:
+    if not _ASCII_NUMBER.fullmatch(value):
         raise bad_event("the getback parameter must be a number")
     return int(value)
 

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from server.addon import AddonConfigError
 from server.cli.common import CliError, close_apps
 from server.cli.demo import demo
 from server.cli.gmail import connect, emulator, export, sync
@@ -50,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as exc:
         click.echo(f"stepback: error: {exc.message}", err=True)
         return exc.exit_code
+    except AddonConfigError as exc:
+        # A configuration the app refuses to start with: its one-line reason.
+        click.echo(f"stepback: error: {exc}", err=True)
+        return 2
     except click.exceptions.Abort:
         click.echo("stepback: aborted", err=True)
         return 130

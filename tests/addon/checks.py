@@ -146,3 +146,24 @@ def demo_threads(app: Any) -> list[ThreadState]:
 def all_text(card: Mapping[str, Any]) -> str:
     """Every string in a card, joined (to search for facts)."""
     return "\n".join(str(v) for node in _walk(card) for v in node.values() if isinstance(v, str))
+
+
+def check_scope_request(body: Any) -> list[str] | None:
+    """Google's granular-consent answer: {"requesting_google_scopes": {"scopes": [...]}} or
+    {... {"all_scopes": true}} ("Build a Google Workspace add-on using HTTP endpoints",
+    "Migrate to the granular permission flow"). Returns the scopes asked for, None for all.
+    """
+    from server.addon.deployment import OAUTH_SCOPES
+
+    body = _keys(body, {"requesting_google_scopes"}, "answer")
+    ask = _keys(body["requesting_google_scopes"], {"scopes", "all_scopes"},
+                "requesting_google_scopes")
+    assert len(ask) == 1, "either the scopes or all_scopes"
+    if "all_scopes" in ask:
+        assert ask["all_scopes"] is True
+        return None
+    scopes = ask["scopes"]
+    assert isinstance(scopes, list) and scopes, "ask for at least one scope"
+    assert len(set(scopes)) == len(scopes), "a scope asked for twice"
+    assert set(scopes) <= set(OAUTH_SCOPES), "only scopes the deployment declares"
+    return list(scopes)

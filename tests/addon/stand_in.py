@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from google.auth import crypt, jwt
 
+from server.addon.deployment import OAUTH_SCOPES
+
 BASE_URL = "https://stepback.test"
 SERVICE_ACCOUNT = "service-424242@gcp-sa-gsuiteaddons.iam.gserviceaccount.com"
 ADDON_CLIENT_ID = "117000000000000000001"
@@ -147,6 +149,9 @@ class Event:
     oauth_token: str = "ya29.test-user-token"
     gmail_token: str = "gmail-message-token-123"
     system_token: str = ""
+    # authorizationEventObject.authorizedScopes: what the user granted on Google's granular
+    # consent screen (default: everything the deployment asks for); None leaves it out.
+    scopes: list[str] | None = field(default_factory=lambda: list(OAUTH_SCOPES))
 
     def body(self) -> dict[str, Any]:
         common: dict[str, Any] = {
@@ -159,7 +164,12 @@ class Event:
             common["parameters"] = dict(self.params)
         if self.form:
             common["formInputs"] = dict(self.form)
-        auth = {"userOAuthToken": self.oauth_token, "userIdToken": self.user_token}
+        auth: dict[str, Any] = {"userOAuthToken": self.oauth_token}
+        if self.user_token:
+            # Google sends the user ID token only with the userinfo.email grant.
+            auth["userIdToken"] = self.user_token
+        if self.scopes is not None:
+            auth["authorizedScopes"] = list(self.scopes)
         if self.system_token:
             auth["systemIdToken"] = self.system_token
         gmail: dict[str, Any] = {"accessToken": self.gmail_token}
@@ -172,10 +182,14 @@ class Event:
         return {"commonEventObject": common, "authorizationEventObject": auth, "gmail": gmail}
 
 
-def picked(moment: datetime) -> dict[str, Any]:
-    """formInputs value of a dateTimePicker set to `moment`."""
-    return {"dateTimeInput": {"msSinceEpoch": int(moment.timestamp() * 1000),
-                              "hasDate": True, "hasTime": True}}
+def picked(moment: datetime, *, has_time: bool = True) -> dict[str, Any]:
+    """formInputs value of a dateTimePicker set to `moment`, as Google posts it: int64 as a
+    string, and false booleans left out (proto3 JSON)."""
+    value: dict[str, Any] = {"msSinceEpoch": str(int(moment.timestamp() * 1000)),
+                             "hasDate": True}
+    if has_time:
+        value["hasTime"] = True
+    return {"dateTimeInput": value}
 
 
 def typed(value: str) -> dict[str, Any]:
@@ -190,6 +204,11 @@ class RecordingProxy:
     target: str
     seen: list[dict[str, str]] = field(default_factory=list)
     url: str = ""
+    # Path fragments answered with 403 instead of being forwarded: the per-message grant
+    # (gmail.addons.current.message.metadata) covers the open message only, so we model
+    # Google refusing the rest of the thread (the harsher case), with Google's error body
+    # for a token lacking the scope (AIP-193 errors, reason ACCESS_TOKEN_SCOPE_INSUFFICIENT).
+    refuse: tuple[str, ...] = ()
     _server: ThreadingHTTPServer | None = None
 
     def start(self) -> None:
@@ -199,6 +218,21 @@ class RecordingProxy:
             def do_GET(self) -> None:  # noqa: N802
                 owner.seen.append({k.lower(): v for k, v in self.headers.items()}
                                   | {":path": self.path})
+                if any(part in self.path for part in owner.refuse):
+                    body = json.dumps({"error": {
+                        "code": 403, "status": "PERMISSION_DENIED",
+                        "message": "Request had insufficient authentication scopes.",
+                        "errors": [{"message": "Insufficient Permission", "domain": "global",
+                                    "reason": "insufficientPermissions"}],
+                        "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                                     "reason": "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
+                                     "domain": "googleapis.com"}]}}).encode()
+                    self.send_response(403)
+                    self.send_header("Content-Type", "application/json; charset=UTF-8")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
                 forward = {k: v for k, v in self.headers.items() if k.lower() != "host"}
                 req = urllib.request.Request(owner.target.rstrip("/") + self.path,
                                              headers=forward)
@@ -229,8 +263,8 @@ class RecordingProxy:
 
 
 @contextmanager
-def recording_proxy(target: str) -> Iterator[RecordingProxy]:
-    proxy = RecordingProxy(target)
+def recording_proxy(target: str, refuse: tuple[str, ...] = ()) -> Iterator[RecordingProxy]:
+    proxy = RecordingProxy(target, refuse=refuse)
     proxy.start()
     try:
         yield proxy

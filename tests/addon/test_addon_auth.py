@@ -9,7 +9,7 @@ import pytest
 
 from server.demo import DEMO_REP
 from tests.addon.checks import all_text, check_trigger_answer
-from tests.addon.stand_in import ADDON_CLIENT_ID, BASE_URL, KeyPair
+from tests.addon.stand_in import BASE_URL, SERVICE_ACCOUNT, KeyPair
 
 HOME = "/addon/homepage"
 
@@ -140,14 +140,43 @@ def test_system_token_cannot_stand_in_for_the_user(addon: Any, tokens: Any, seed
     _is_401(addon.post(HOME, event))
 
 
-def test_user_audience_falls_back_to_product_client(app: Any, addon: Any, tokens: Any,
-                                                    seeded: Any) -> None:
+def test_no_fallback_to_the_product_client(app: Any, addon: Any, tokens: Any,
+                                           seeded: Any) -> None:
+    # Cleared at run time: every user is refused, even with the product client's token.
     app.config["ADDON_CLIENT_ID"] = ""
     event = addon.event()
     event.user_token = tokens.user(DEMO_REP, aud=app.config["GOOGLE_CLIENT_ID"])
-    assert addon.post(HOME, event).status_code == 200
-    event.user_token = tokens.user(DEMO_REP, aud=ADDON_CLIENT_ID)
-    _is_401(addon.post(HOME, event))
+    assert "ADDON_CLIENT_ID" in _is_401(addon.post(HOME, event))
+
+
+def test_the_app_refuses_to_start_without_the_addon_client_id(
+    app_config: Any, tmp_path: Any, monkeypatch: Any
+) -> None:
+    from server import create_app
+    from server.addon import AddonConfigError
+    from server.store.db import get_db
+
+    monkeypatch.setenv("STEPBACK_INSTANCE_PATH", str(tmp_path / "instance"))
+    with pytest.raises(AddonConfigError) as refused:
+        create_app({**app_config, "ADDON_CLIENT_ID": "  "})
+    reason = str(refused.value)
+    assert "\n" not in reason and "ADDON_CLIENT_ID" in reason and "get-authorization" in reason
+    # With the add-on off (no service account) there is nothing to refuse.
+    off = create_app({**app_config, "ADDON_SERVICE_ACCOUNT": "", "ADDON_CLIENT_ID": ""})
+    get_db(off).dispose()
+
+
+def test_the_cli_names_the_reason_in_one_line(app_config: Any, monkeypatch: Any,
+                                              capsys: Any, tmp_path: Any) -> None:
+    from server.cli import main
+
+    monkeypatch.setenv("STEPBACK_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.setenv("STEPBACK_ADDON_SERVICE_ACCOUNT", SERVICE_ACCOUNT)
+    monkeypatch.setenv("STEPBACK_ADDON_CLIENT_ID", "")
+    monkeypatch.setenv("STEPBACK_DATABASE_URL", app_config["DATABASE_URL"])
+    assert main(["db", "upgrade"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("stepback: error: ADDON_SERVICE_ACCOUNT")
 
 
 def test_unknown_user_gets_a_friendly_card(app: Any, addon: Any, seeded: Any) -> None:

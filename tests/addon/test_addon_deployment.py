@@ -4,11 +4,13 @@ every trigger URL is an endpoint of the app, and the CLI writes it."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from google.cloud.gsuiteaddons_v1.types import AddOns, Deployment
+from google.protobuf.json_format import ParseError
 
 from server.addon.deployment import (
     PLACEHOLDER_BASE_URL,
@@ -22,8 +24,23 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "addon" / "deployment.json"
 
 
+# The one field Google documents for HTTP add-ons ("Migrate to the granular permission
+# flow") that the published google-cloud-gsuiteaddons types do not know yet. Everything
+# else must pass Google's types strictly.
+BEYOND_THE_PROTO = ("granularOauthPermissionSupport", "OPT_IN")
+
+
+def _without_opt_in(data: dict[str, Any]) -> dict[str, Any]:
+    """The deployment minus exactly the granular-consent opt-in (which must be there)."""
+    http = dict(data["addOns"]["httpOptions"])
+    key, value = BEYOND_THE_PROTO
+    assert http.pop(key) == value, "the deployment must opt in to granular consent"
+    return {**data, "addOns": {**data["addOns"], "httpOptions": http}}
+
+
 def _parsed(text: str) -> Deployment:
-    return Deployment.from_json(text, ignore_unknown_fields=False)
+    stripped = _without_opt_in(json.loads(text))
+    return Deployment.from_json(json.dumps(stripped), ignore_unknown_fields=False)
 
 
 def test_committed_template_is_what_the_command_writes() -> None:
@@ -35,7 +52,7 @@ def test_committed_template_is_what_the_command_writes() -> None:
 def test_google_types_accept_the_deployment() -> None:
     deployment = _parsed(TEMPLATE.read_text(encoding="utf-8"))
     add_ons = deployment.add_ons
-    AddOns.from_json(json.dumps(build_deployment(PLACEHOLDER_BASE_URL)["addOns"]),
+    AddOns.from_json(json.dumps(_without_opt_in(build_deployment(PLACEHOLDER_BASE_URL))["addOns"]),
                      ignore_unknown_fields=False)
     assert add_ons.common.use_locale_from_app is True
     assert add_ons.common.homepage_trigger.run_function.endswith("/addon/homepage")
@@ -46,6 +63,35 @@ def test_google_types_accept_the_deployment() -> None:
     assert compose.draft_access.name == "METADATA"
     assert compose.actions[0].run_function.endswith("/addon/compose")
     assert add_ons.http_options.authorization_header.name == "SYSTEM_ID_TOKEN"
+    widgets = {w.name for w in add_ons.common.add_on_widget_set.used_widgets}
+    assert widgets == {"DATE_PICKER", "STYLED_BUTTONS"}
+
+
+def test_the_opt_in_is_the_only_field_beyond_googles_types() -> None:
+    data = build_deployment(PLACEHOLDER_BASE_URL)
+    assert data["addOns"]["httpOptions"]["granularOauthPermissionSupport"] == "OPT_IN"
+    # Any other unknown field still fails the strict check.
+    for where in ("httpOptions", "common"):
+        bad = json.loads(json.dumps(data))
+        bad["addOns"][where]["granularOauthPermisionSupport"] = "OPT_IN"  # misspelt
+        with pytest.raises(ParseError):
+            _parsed(json.dumps(bad))
+    # And a deployment without the opt-in is refused.
+    missing = json.loads(json.dumps(data))
+    del missing["addOns"]["httpOptions"]["granularOauthPermissionSupport"]
+    with pytest.raises(KeyError):
+        _parsed(json.dumps(missing))
+
+
+def test_declared_widgets_cover_what_the_cards_use(app: Any) -> None:
+    from server.addon import cards as c
+
+    picker = c.datetime_picker("d", "Day", datetime(2026, 12, 1, tzinfo=UTC), 0)
+    filled = c.button("Save", "https://x.example/addon/actions/schedule", filled=True)
+    used = {"DATE_PICKER": "dateTimePicker" in picker, "STYLED_BUTTONS": "type" in filled}
+    declared = set(build_deployment(PLACEHOLDER_BASE_URL)["addOns"]["common"]
+                   ["addOnWidgetSet"]["usedWidgets"])
+    assert {name for name, is_used in used.items() if is_used} <= declared
 
 
 def test_scopes_are_least_privilege() -> None:

@@ -294,3 +294,62 @@ def test_compose_without_recipients_explains_itself(gmail_app: Any, addon: Any) 
     card = check_trigger_answer(gmail_app, addon.post("/addon/compose", addon.event()).get_json())
     text = all_text(card)
     assert "no stored conversation" in text and "Insert" not in text
+
+
+def _prospect_reply(emu: Any, message_id: str, hours_ago: int = 1) -> None:
+    at_ms = int((NOW - timedelta(hours=hours_ago)).timestamp() * 1000)
+    emu.add_message({
+        "id": message_id, "threadId": QUIET_THREAD, "labelIds": ["INBOX", "UNREAD"],
+        "internalDate": str(at_ms), "historyId": "999999",
+        "payload": {"mimeType": "text/plain", "headers": [
+            {"name": "From", "value": f"Priya Ibáñez <{QUIET_PROSPECT}>"},
+            {"name": "To", "value": DEMO_REP},
+            {"name": "Subject", "value": "Re: Pilot results and rollout plan"},
+        ]},
+    })
+
+
+def test_the_open_message_wins_when_the_thread_cannot_be_read(gmail_app: Any, addon: Any,
+                                                              synced_demo: Any) -> None:
+    before = _thread_row(gmail_app, QUIET_THREAD)
+    stored_ids = {m["id"] for m in before.messages}
+    _prospect_reply(synced_demo.emulator, "1b00000000000002")
+    with recording_proxy(gmail_app.config["GMAIL_API_ENDPOINT"],
+                         refuse=("/threads/",)) as proxy:
+        gmail_app.config["GMAIL_API_ENDPOINT"] = proxy.url
+        resp = addon.post("/addon/message", addon.event(message_id="1b00000000000002"))
+    paths = [seen[":path"] for seen in proxy.seen]
+    assert any("/messages/1b00000000000002" in p for p in paths)
+    assert any("/threads/" in p for p in paths), "the thread was asked for (and refused)"
+    text = all_text(check_trigger_answer(gmail_app, resp.get_json()))
+    # Her reply an hour ago is the fact: no "hasn't answered", no apology play.
+    assert "waiting for your reply" in text
+    assert "hasn't answered" not in text and "Apology and feedback" not in text
+    after = _thread_row(gmail_app, QUIET_THREAD)
+    assert {m["id"] for m in after.messages} == stored_ids | {"1b00000000000002"}
+    assert after.reply_owed_since is not None and after.silent_since is None
+    # The rest of the thread was not read: its stored history id stays for the next sync.
+    assert after.history_id == before.history_id
+
+
+def test_fresher_labels_of_a_stored_message_replace_the_stale_copy(gmail_app: Any, addon: Any,
+                                                                   synced_demo: Any) -> None:
+    message_id = _last_message(gmail_app, QUIET_THREAD)
+    synced_demo.emulator.add_labels(message_id, ["STARRED"])
+    with recording_proxy(gmail_app.config["GMAIL_API_ENDPOINT"],
+                         refuse=("/threads/",)) as proxy:
+        gmail_app.config["GMAIL_API_ENDPOINT"] = proxy.url
+        check_trigger_answer(gmail_app, addon.post(
+            "/addon/message", addon.event(message_id=message_id)).get_json())
+    row = _thread_row(gmail_app, QUIET_THREAD)
+    copies = [m for m in row.messages if m["id"] == message_id]
+    assert len(copies) == 1 and "STARRED" in copies[0]["labelIds"]
+
+
+def test_an_up_to_date_stored_thread_costs_one_gmail_call(gmail_app: Any, addon: Any) -> None:
+    message_id = _last_message(gmail_app, QUIET_THREAD)
+    with recording_proxy(gmail_app.config["GMAIL_API_ENDPOINT"]) as proxy:
+        gmail_app.config["GMAIL_API_ENDPOINT"] = proxy.url
+        check_trigger_answer(gmail_app, addon.post(
+            "/addon/message", addon.event(message_id=message_id)).get_json())
+    assert len(proxy.seen) == 1 and "/messages/" in proxy.seen[0][":path"]
