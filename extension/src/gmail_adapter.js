@@ -186,6 +186,11 @@ function fieldOf(node, root) {
     if (FIELDS.has(name)) {
       return name;
     }
+    // An older chip (`.vR`) holds its field's hidden input as a child [SDK-P].
+    const field = el.querySelector(':scope > input[type="hidden"][name]')?.getAttribute("name");
+    if (field && FIELDS.has(field.toLowerCase())) {
+      return field.toLowerCase();
+    }
     if (el.getAttribute("role") === "listbox" && el.getAttribute("aria-label")) {
       return fieldFromLabel(el.getAttribute("aria-label"));
     }
@@ -206,16 +211,19 @@ function fieldOf(node, root) {
  */
 export function readRecipients(compose) {
   const found = new Map();
-  const blind = new Set();
   const add = (email, name, field) => {
     const clean = String(email || "").trim().toLowerCase();
     if (!EMAIL.test(clean)) {
       return;
     }
+    const label = String(name || "").trim();
     if (field === "bcc") {
-      blind.add(clean);
-    } else if (!found.has(clean)) {
-      found.set(clean, { email: clean, name: String(name || "").trim() });
+      return; // someone in To/Cc as well as Bcc is still listed, from their visible chip
+    }
+    if (!found.has(clean)) {
+      found.set(clean, { email: clean, name: label });
+    } else if (!found.get(clean).name && label) {
+      found.get(clean).name = label; // a hidden input may know the name a chip did not show
     }
   };
   const skip = (node) => compose.body.contains(node) || isOurs(node)
@@ -241,7 +249,6 @@ export function readRecipients(compose) {
       add(email, name, field);
     }
   }
-  // Someone both in To/Cc and in Bcc is a visible recipient; only the blind-only are dropped.
   return [...found.values()];
 }
 
