@@ -25,6 +25,7 @@ from server.services.getbacks import (
     schedule_getback,
     update_getback,
 )
+from server.services.guidance import vet_thread_id
 from server.services.guidance_cache import entry_for, rep_stamp
 from server.services.scan import scan_user
 from server.store.db import get_db, get_session
@@ -306,7 +307,9 @@ def guidance() -> Response:
     post:
       summary: Facts, warnings and plays for one prospect
       description: Finds the thread by id, or else the rep's newest stored thread whose
-        prospect is one of the recipients. `nag` false means the UI shows nothing pushy.
+        prospect is one of the recipients. A threadId of a stored thread that no recipient
+        (nor anyone at a recipient's outside domain) is on is not used; the recipients decide.
+        `nag` false means the UI shows nothing pushy.
         All text is plain data; escape it before putting it into HTML.
       operationId: getGuidance
       tags: [rep]
@@ -435,11 +438,20 @@ def create_getback() -> Response:
     rep = current_rep()
     body = _json_body(GETBACK_CREATE)
     session = get_session()
+    # Never schedule against a stored thread the draft's recipients are not on.
+    thread_id = vet_thread_id(session, rep, body["thread_id"], body["recipients"])
+    prospect = body["prospect_email"]
+    if thread_id is None and prospect is None and body["thread_id"]:
+        raise ApiError(
+            422,
+            "Invalid input.",
+            fields={"threadId": ["This thread is not one the draft's recipients are on."]},
+        )
     row = schedule_getback(
         session,
         rep,
-        thread_id=body["thread_id"],
-        prospect_email=body["prospect_email"],
+        thread_id=thread_id,
+        prospect_email=prospect,
         due_at=body["due_at"],
         note=body["note"],
         kind=body["kind"],
@@ -544,7 +556,8 @@ def play_inserted() -> Response:
     event = record_play(
         session,
         rep,
-        thread_id=body["thread_id"],
+        # A play goes into this draft: never count it on a thread the draft is not about.
+        thread_id=vet_thread_id(session, rep, body["thread_id"], body["recipients"]),
         play=body["play"],
         variant=body["variant"],
         surface=body["surface"],
