@@ -25,7 +25,6 @@ from server.services.getbacks import (
     schedule_getback,
     update_getback,
 )
-from server.services.guidance import vet_thread_id
 from server.services.guidance_cache import entry_for, rep_stamp
 from server.services.scan import scan_user
 from server.store.db import get_db, get_session
@@ -438,23 +437,16 @@ def create_getback() -> Response:
     rep = current_rep()
     body = _json_body(GETBACK_CREATE)
     session = get_session()
-    # Never schedule against a stored thread the draft's recipients are not on.
-    thread_id = vet_thread_id(session, rep, body["thread_id"], body["recipients"])
-    prospect = body["prospect_email"]
-    if thread_id is None and prospect is None and body["thread_id"]:
-        raise ApiError(
-            422,
-            "Invalid input.",
-            fields={"threadId": ["This thread is not one the draft's recipients are on."]},
-        )
     row = schedule_getback(
         session,
         rep,
-        thread_id=thread_id,
-        prospect_email=prospect,
+        thread_id=body["thread_id"],
+        prospect_email=body["prospect_email"],
         due_at=body["due_at"],
         note=body["note"],
         kind=body["kind"],
+        # Never scheduled against a stored thread the draft's recipients are not on.
+        recipients=body["recipients"],
     )
     session.commit()
     return _out(GETBACK_OUT, row, 201)
@@ -556,11 +548,12 @@ def play_inserted() -> Response:
     event = record_play(
         session,
         rep,
-        # A play goes into this draft: never count it on a thread the draft is not about.
-        thread_id=vet_thread_id(session, rep, body["thread_id"], body["recipients"]),
+        thread_id=body["thread_id"],
         play=body["play"],
         variant=body["variant"],
         surface=body["surface"],
+        # A play goes into this draft: never counted on a thread the draft is not about.
+        recipients=body["recipients"],
     )
     session.commit()
     return _out(PLAY_EVENT_OUT, event, 201)

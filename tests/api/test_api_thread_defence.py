@@ -81,7 +81,11 @@ def test_a_play_is_never_counted_on_a_thread_the_draft_is_not_about(api: Any, ap
     assert insert(recipients=[CAROL])["threadId"] is None
     assert insert(recipients=["Bob Stone <bob@globex-corp.com>"])["threadId"] == "t-silent"
     assert insert()["threadId"] == "t-silent"  # older clients send no recipients
-    assert _events(app) == [(None, "step_back"), ("t-silent", "step_back"), ("t-silent", "step_back")]
+    assert _events(app) == [
+        (None, "step_back"),
+        ("t-silent", "step_back"),
+        ("t-silent", "step_back"),
+    ]
 
 
 def test_a_getback_is_never_scheduled_on_a_thread_the_draft_is_not_about(
