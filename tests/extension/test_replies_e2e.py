@@ -159,7 +159,8 @@ def test_inline_reply_speaks_of_the_thread_answered(
     other, me = people["silent"]
     page.evaluate(
         """([p, layout]) => fixture.openConversation({threadId: p.thread_id, layout,
-             subject: p.subject, messages: [{from: {email: p.email, name: p.name}, text: 'ok'}]})""",
+             subject: p.subject,
+             messages: [{from: {email: p.email, name: p.name}, text: 'ok'}]})""",
         [me, layout],
     )
     before = len(recorder.bodies(GUIDANCE))
@@ -209,7 +210,8 @@ def test_new_message_is_about_its_recipient_not_the_open_conversation(
     before = len(recorder.bodies(GUIDANCE))
     # A colleague on Bcc is never taken for the prospect.
     root = page.evaluate(
-        "(p) => fixture.openCompose({to: [p], bcc: [{email: 'sam@northwind-demo.com', name: 'Sam'}]})",
+        """(p) => fixture.openCompose({to: [p],
+             bcc: [{email: 'sam@northwind-demo.com', name: 'Sam'}]})""",
         chip(me),
     )
     wait_panel(page, root)
