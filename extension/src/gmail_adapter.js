@@ -48,6 +48,8 @@ export const SELECTORS = Object.freeze({
   // data-thread-id too, on spans inside the row [SDK-T]: those are never read.
   conversationHeading: ["h2[data-legacy-thread-id]", "h2[data-thread-perm-id]"],
   headingAttrs: ["data-legacy-thread-id", "data-thread-perm-id"],
+  // A message shown in a conversation [GJS api.dom.email].
+  message: "div.adn",
   // Parts of the body that are not the rep's new text.
   notDraft: [".gmail_quote", "blockquote", ".gmail_signature", '[data-smartmail="gmail_signature"]'],
 });
@@ -191,8 +193,9 @@ function fieldOf(node, root) {
     if (field && FIELDS.has(field.toLowerCase())) {
       return field.toLowerCase();
     }
-    if (el.getAttribute("role") === "listbox" && el.getAttribute("aria-label")) {
-      return fieldFromLabel(el.getAttribute("aria-label"));
+    const label = el.getAttribute("aria-label") || "";
+    if (el !== root && /\b(to|cc|bcc)\b/i.test(label)) {
+      return fieldFromLabel(label); // a labelled row or listbox ("Bcc", "BCC recipients")
     }
     const boxes = el.querySelectorAll('input[role="combobox"], textarea[role="combobox"]');
     if (boxes.length === 1) {
@@ -226,8 +229,15 @@ export function readRecipients(compose) {
       found.get(clean).name = label; // a hidden input may know the name a chip did not show
     }
   };
-  const skip = (node) => compose.body.contains(node) || isOurs(node)
-    || Boolean(node.closest(any(SELECTORS.notDraft)));
+  const skip = (node) => {
+    if (compose.body.contains(node) || isOurs(node) || node.closest(any(SELECTORS.notDraft))) {
+      return true;
+    }
+    // Senders and recipients shown in the conversation's messages (`div.adn` [GJS
+    // api.dom.email]) are not this draft's, should the compose area reach around them.
+    const message = node.closest(SELECTORS.message);
+    return Boolean(message && !message.contains(compose.body));
+  };
   for (const chip of compose.root.querySelectorAll(any(SELECTORS.chip))) {
     if (skip(chip)) {
       continue; // addresses quoted in the body are not recipients

@@ -9,6 +9,7 @@ import { PANEL_CSS } from "./panel_style.js";
 const PRESSURE_DELAY_MS = 300;
 const RECIPIENT_DELAY_MS = 300;
 const SLOT_DELAY_MS = 400;
+const RECHECK_MS = [400, 1500];
 const MAX_DRAFT_CHARS = 20_000;
 // The expanded panel takes at most this share of a compose window's height (Gmail's compose
 // window is about 500 px high) and scrolls inside itself, so the body and Send stay in view.
@@ -680,6 +681,12 @@ export function mountPanel({
   anchor.parent.insertBefore(host, anchor.before);
   const first = load(true).catch(() => {});
   first.finally(() => resolveReady());
+  // Gmail may fill a reply's hidden thread inputs just after the body appears; look again
+  // (no request is made when nothing changed).
+  for (const ms of RECHECK_MS) {
+    const timer = setTimeout(() => load(false).catch(() => {}), ms);
+    cleanups.push(() => clearTimeout(timer));
+  }
 
   function refresh(force = true) {
     return load(force);

@@ -290,3 +290,30 @@ def test_folded_panel_fits_a_compose_window_and_send_stays_visible(gmail: Any) -
     toggle.focus()
     page.keyboard.press("Enter")
     assert toggle.get_attribute("aria-expanded") == "false"
+
+
+def test_thread_inputs_filled_after_the_body_appears(gmail: Any, recorder: Any) -> None:
+    """Gmail may fill a reply's lts/rt a moment after the compose shows: the panel looks again."""
+    page, people = gmail
+    old = people["older"]
+    root = page.evaluate(
+        """([p, tid]) => {
+             const id = fixture.openCompose({to: [p], replyTo: tid, subject: 'Re: earlier'});
+             const form = document.querySelector(`#${id} form.bAs`);
+             const lts = form.querySelector('input[name=lts]');
+             const rt = form.querySelector('input[name=rt]');
+             const values = [lts.value, rt.value];
+             lts.value = ''; rt.value = '';
+             setTimeout(() => { [lts.value, rt.value] = values; }, 150);
+             return id;
+           }""",
+        [chip(old), old["thread_id"]],
+    )
+    page.wait_for_function(
+        """([root, sentence]) => document.querySelector(`#${root} [data-stepback-panel]`)
+             ?.shadowRoot.querySelector('.sentence').textContent === sentence""",
+        arg=[root, old["sentence"]],
+        timeout=10_000,
+    )
+    sent = [json.loads(b) for b in recorder.bodies(GUIDANCE)]
+    assert sent[-1]["threadId"] == old["thread_id"]
