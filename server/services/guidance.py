@@ -32,6 +32,7 @@ from server.plays import (
     render_play,
     suggest_plays,
 )
+from server.plays.people import FREE_MAIL_DOMAINS
 from server.plays.slots import Locale, zone
 from server.services.scan import as_thread
 from server.services.templates import effective_templates
@@ -108,8 +109,9 @@ def thread_fits(row: ThreadState, recipients: Sequence[str], ctx: MailboxContext
 
     It can when a recipient outside the org is the thread's prospect or one of its
     participants, or works at the same outside domain as one of them (a colleague of the
-    prospect). The rep's own and colleagues' addresses prove nothing: they are on every
-    thread. With no recipients at all there is nothing to compare, and the id stands.
+    prospect; free-mail domains such as gmail.com make nobody a colleague). The rep's own and
+    colleagues' addresses prove nothing: they are on every thread. With no recipients at all
+    there is nothing to compare, and the id stands.
     """
     given = _emails(recipients)
     if not given:
@@ -123,7 +125,7 @@ def thread_fits(row: ThreadState, recipients: Sequence[str], ctx: MailboxContext
     known = {e for e in known if not ctx.is_internal(e)}
     if any(e in known for e in outside):
         return True
-    domains = {_domain(e) for e in known}
+    domains = {_domain(e) for e in known} - FREE_MAIL_DOMAINS
     return any(_domain(e) in domains for e in outside)
 
 

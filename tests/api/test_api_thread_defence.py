@@ -9,8 +9,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from server.engine.model import MailboxContext
+from server.services.guidance import thread_fits
 from server.store.db import get_db
-from server.store.models import GetBack, PlayEvent
+from server.store.models import GetBack, PlayEvent, ThreadState
 
 FUTURE = "2026-12-01T10:00:00-05:00"
 CAROL = "Carol Diaz <carol@initech.io>"
@@ -130,3 +132,23 @@ def test_recipients_are_validated(api: Any) -> None:
         json={"play": "step_back", "variant": 0, "recipients": ["x" * 321]},
     )
     assert resp.status_code == 422 and "recipients" in resp.get_json()["error"]["fields"]
+
+
+def test_thread_fits_by_address_or_company_domain_never_free_mail() -> None:
+    ctx = MailboxContext(
+        rep_addresses=frozenset({"alex@northwind-demo.com"}),
+        internal_domains=frozenset({"northwind-demo.com"}),
+    )
+    company = ThreadState(
+        prospect_email="bob@globex-corp.com",
+        participants=["alex@northwind-demo.com", "bob@globex-corp.com", "ann@initech.io"],
+    )
+    assert thread_fits(company, ["Ann <ANN@initech.io>"], ctx)  # a participant
+    assert thread_fits(company, ["zoe@globex-corp.com"], ctx)  # the prospect's colleague
+    assert not thread_fits(company, ["zoe@umbrella.example"], ctx)
+    assert not thread_fits(company, ["alex@northwind-demo.com", "sam@northwind-demo.com"], ctx)
+    assert thread_fits(company, [], ctx)  # nothing to compare
+    free = ThreadState(prospect_email="noah.k@gmail.com", participants=["noah.k@gmail.com"])
+    assert thread_fits(free, ["noah.k@gmail.com"], ctx)
+    # Two people at gmail.com are not colleagues.
+    assert not thread_fits(free, ["someone.else@gmail.com"], ctx)
