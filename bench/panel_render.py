@@ -8,12 +8,16 @@ turn) and measures, in the page, until the next frame after:
 - baseline: a static element inserted next to the body by a page-side MutationObserver
   (the cost of noticing a compose window and painting something, with no network);
 - panel shell: stepback's panel host is in the page (content script noticed the compose);
-- panel ready: the guidance from the server is rendered in the panel.
+- panel ready, folded: the guidance is rendered in the panel as it opens (one line and the
+  one suggested play);
+- panel ready, expanded: the same, with the rep expanding the panel as soon as it appears
+  (every play, the warnings and the get-back picker laid out).
 
 Also prints the server's own time for POST /api/v1/guidance (Python client, same run).
-Target: panel ready (p95) < 150 ms. Usage:
+Target: panel ready (p95) < 150 ms, folded and expanded. `--quick` is a short run for CI (it
+checks that the benchmark still works; its figures are rough). Usage:
 
-    .venv/bin/python bench/panel_render.py [--rounds 30] [--threads 200]
+    .venv/bin/python bench/panel_render.py [--rounds 30] [--threads 200] [--quick]
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import statistics
 import sys
@@ -33,6 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from server import create_app  # noqa: E402
 from server.cli.demo import build_demo  # noqa: E402
 from server.demo import DEMO_REP  # noqa: E402
 from server.demo_panel.prospects import demo_prospects  # noqa: E402
@@ -69,7 +75,13 @@ MEASURE = """async ([person, mode]) => {
     if (mode === 'baseline') return Boolean(root.querySelector('.static-probe'));
     const host = root.querySelector('[data-stepback-panel]');
     if (!host) return false;
-    return mode === 'shell' || host.dataset.stepbackState === 'ready';
+    if (mode === 'expanded' && host.dataset.stepbackFolded === 'true') {
+      // The rep expands the panel as soon as it is there (an open shadow root).
+      host.shadowRoot?.querySelector('button.toggle')?.click();
+    }
+    if (mode === 'shell') return true;
+    return host.dataset.stepbackState === 'ready'
+      && (mode !== 'expanded' || host.dataset.stepbackFolded === 'false');
   };
   await new Promise((resolve, reject) => {
     if (done()) { resolve(); return; }
@@ -120,13 +132,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--threads", type=int, default=200)
+    parser.add_argument("--quick", action="store_true",
+                        help="a short run (5 rounds, 40 threads) that checks the benchmark works")
     args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.threads = 5, 40
     fallback = Path("/usr/bin/chromium")
     chromium = shutil.which("chromium") or (str(fallback) if fallback.exists() else None)
     if chromium is None:
         print("panel_render: Chromium is not installed (apt-get install -y chromium)",
               file=sys.stderr)
-        return 1
+        # In CI a benchmark that cannot run is a failure; on a laptop it is only a note.
+        return 1 if os.environ.get("CI") == "true" or not args.quick else 0
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log lines
     from playwright.sync_api import sync_playwright
 
@@ -136,12 +153,20 @@ def main() -> int:
     now = datetime.now(UTC)
     print(f"building the demo mailbox ({args.threads} threads) and syncing it…", flush=True)
     built = build_demo(work / "instance", args.threads, now, quiet=True)
-    app = built["app"]
-    app.config.update(
-        GOOGLE_CLIENT_ID=CLIENT_ID,
-        GOOGLE_TOKENINFO_URL=tokeninfo.url,
-        API_RATE_LIMIT="100000 per minute",
-    )
+    # The rate limit and the token check are read when an app is built, so the served app is
+    # a second one on the same database with the benchmark's settings from the start.
+    demo_config = {
+        key: built["app"].config[key]
+        for key in ("DATABASE_URL", "GMAIL_API_ENDPOINT", "DEMO_LOGIN", "SESSION_COOKIE_SECURE",
+                    "DEMO_NOW")
+        if key in built["app"].config
+    }
+    app = create_app({
+        **demo_config,
+        "GOOGLE_CLIENT_ID": CLIENT_ID,
+        "GOOGLE_TOKENINFO_URL": tokeninfo.url,
+        "API_RATE_LIMIT": "100000 per minute",
+    })
     with app.app_context(), get_db(app).session() as session:
         rep = session.query(User).filter_by(id=built["rep_id"]).one()
         people = [
@@ -164,7 +189,9 @@ def main() -> int:
             # Warm up: module loading, rules file, token cache, database caches.
             for person in people:
                 page.evaluate(MEASURE, [person, "ready"])
-            results: dict[str, list[float]] = {"baseline": [], "shell": [], "ready": []}
+            results: dict[str, list[float]] = {
+                "baseline": [], "shell": [], "ready": [], "expanded": []
+            }
             for i in range(args.rounds):
                 person = people[i % len(people)]
                 for mode in results:
@@ -181,13 +208,18 @@ def main() -> int:
           f"(silent and live), Chromium headless, server on 127.0.0.1:")
     print(line("baseline: static element", results["baseline"]))
     print(line("stepback panel shell in page", results["shell"]))
-    print(line("stepback panel rendered (ready)", results["ready"]))
+    print(line("stepback panel ready, folded", results["ready"]))
+    print(line("stepback panel ready, expanded", results["expanded"]))
     print(line("server: POST /api/v1/guidance", api))
-    ready, base = stats(results["ready"]), stats(results["baseline"])
-    print(f"\nratio panel ready / baseline (p50): {ready['p50'] / base['p50']:.1f}x")
-    verdict = "meets" if ready["p95"] < TARGET_MS else "MISSES"
-    print(f"panel ready p50 {ready['p50']:.1f} ms, p95 {ready['p95']:.1f} ms: {verdict} "
-          f"the {TARGET_MS:.0f} ms target")
+    base = stats(results["baseline"])
+    for name, key in (("folded", "ready"), ("expanded", "expanded")):
+        ready = stats(results[key])
+        verdict = "meets" if ready["p95"] < TARGET_MS else "MISSES"
+        print(f"\npanel ready ({name}) p50 {ready['p50']:.1f} ms, p95 {ready['p95']:.1f} ms: "
+              f"{verdict} the {TARGET_MS:.0f} ms target; {ready['p50'] / base['p50']:.1f}x "
+              "the baseline (p50)")
+    if args.quick:
+        print("(--quick: a short run that checks the benchmark works; figures are rough)")
     return 0
 
 

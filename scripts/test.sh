@@ -60,5 +60,7 @@ if [ -n "${STEPBACK_TEST_DATABASE_URL:-}" ]; then
   echo "== pytest (PostgreSQL: ${STEPBACK_TEST_DATABASE_URL%%\?*})"
   .venv/bin/python -m pytest "$@" || status=$?
 fi
+echo "== bench/panel_render.py --quick (the panel benchmark still runs)"
+.venv/bin/python bench/panel_render.py --quick || status=$?
 # pytest exits 5 when it collected nothing: that is a failure here, not a pass.
 exit "$status"

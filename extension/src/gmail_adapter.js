@@ -3,24 +3,53 @@
 // Gmail's `g_editable` and `name=subjectbox`, the address attributes of recipient chips,
 // thread-id data attributes) over Gmail's generated class names, with fallbacks in order.
 
+// Sources of the facts below (read for facts only; no code taken from them):
+// [SDK-C]  InboxSDK, packages/core/src/dom-driver/gmail/views/gmail-compose-view.ts
+// [SDK-P]  InboxSDK, packages/core/src/dom-driver/gmail/views/gmail-compose-view/page-parser.ts
+// [SDK-R]  InboxSDK, .../gmail-compose-view/get-recipients.ts and get-address-changes-stream.ts
+// [SDK-T]  InboxSDK, packages/core/src/dom-driver/gmail/views/gmail-thread-view.test.ts
+// [GJS]    gmail.js (KartikTalwar/gmail.js), src/gmail.js: api.dom.compose (inline `.M9`, popup
+//          `.AD`, hidden `.GS input[type=hidden][name=to|cc|bcc]`), api.dom.thread (`div.if`, h2.hP)
+// [PROBE]  live-probed notes of Gmail's DOM (2026) quoted in issue 16: `rt`'s *value* holds
+//          "#thread-f:<decimal>|…"; list rows stay in the page, hidden, before the conversation
+// [WS21]   workspaceupdates.googleblog.com/2021/10/visual-updates-for-composing-email-in-gmail
 export const SELECTORS = Object.freeze({
-  // The message body of a compose window (new message, reply, inline reply, pop-out).
+  // The message body of a compose window (new message, reply, inline reply, pop-out):
+  // `div[g_editable=true]` inside `.Ap` [SDK-C getMaybeBodyElement], role=textbox.
   body: [
     'div[contenteditable="true"][role="textbox"]',
     'div[g_editable="true"][contenteditable="true"]',
     'div.editable[contenteditable="true"]',
   ],
+  // Floating and popped-out compose windows are `div.nH.Hd[role=dialog]` [SDK-C].
   dialog: 'div[role="dialog"]',
   subject: ['input[name="subjectbox"]', 'input[name="subject"]'],
-  // Recipient chips carry the address in one of these attributes.
-  chip: ["[data-hovercard-id]", "[email]"],
+  // Hidden inputs of every compose's metadata form (`form.bAs`) [SDK-C getMetadataFormElement]:
+  // composeid [SDK-C #composeID], draft ("#msg-a:r…") [SDK-C #messageIDElement],
+  // lts (the hex thread id of the thread replied to) [SDK-C #setupIDs],
+  // rt ("#thread-f:<decimal>|…" for a reply, empty for a new message) [PROBE].
+  formMarkers: ['input[name="composeid"]', 'input[name="draft"]', 'input[name="lts"]', 'input[name="rt"]'],
+  replyThreadInputs: ['input[name="lts"]', 'input[name="rt"]'],
+  // Recipient chips. Since Gmail's 2021 compose update [WS21] a committed recipient is
+  // `div[role=option][data-hovercard-id][data-name]` inside a `[role=listbox]` in
+  // `.anm[name="to"|"cc"|"bcc"]`, next to a text input with role=combobox and no name
+  // [SDK-P getRecipientRowForType, getRecipientChips; SDK-R]. The older chips are `.vR`
+  // spans with `email` and a hidden `input[name=to|cc|bcc]` holding "Name <addr>" [SDK-P
+  // getOldRecipientRowForType].
+  chip: ['[role="option"][data-hovercard-id]', "[data-hovercard-id][data-name]", ".vR[email]", ".vR [email]"],
   chipAddressAttrs: ["data-hovercard-id", "email"],
   chipNameAttrs: ["data-name", "name"],
-  // Hidden inputs Gmail keeps in sync with the chips ("Name <addr>, addr2").
-  hiddenRecipients: ['input[name="to"]', 'input[name="cc"]'],
-  // The open thread: the legacy id is the Gmail API thread id (hex); the permanent id holds
-  // the same number in decimal ("thread-f:<decimal>").
-  threadAttrs: ["data-legacy-thread-id", "data-thread-perm-id"],
+  // Old-style chip inputs and recipient textareas; their `name` tells the field.
+  hiddenRecipients: ['.vR input[type="hidden"][name]', 'textarea[name="to"]', 'textarea[name="cc"]',
+    'input[type="hidden"][name="to"]', 'input[type="hidden"][name="cc"]'],
+  // The open conversation's heading carries the API's hex id in data-legacy-thread-id and
+  // "thread-f:<decimal>" in data-thread-perm-id (`h2.hP`) [SDK-T]. List rows (`tr.zA`, and
+  // the selected row `tr.aps` of the reading pane) carry data-legacy-thread-id and
+  // data-thread-id too, on spans inside the row [SDK-T]: those are never read.
+  conversationHeading: ["h2[data-legacy-thread-id]", "h2[data-thread-perm-id]"],
+  headingAttrs: ["data-legacy-thread-id", "data-thread-perm-id"],
+  // A message shown in a conversation [GJS api.dom.email].
+  message: "div.adn",
   // Parts of the body that are not the rep's new text.
   notDraft: [".gmail_quote", "blockquote", ".gmail_signature", '[data-smartmail="gmail_signature"]'],
 });
@@ -43,7 +72,8 @@ export function markPanelHost(element) {
   element.setAttribute(PANEL_ATTR, "");
 }
 
-const COMPOSE_PARTS = any([...SELECTORS.subject, ...SELECTORS.chip, ...SELECTORS.hiddenRecipients]);
+const COMPOSE_PARTS = any([...SELECTORS.subject, ...SELECTORS.formMarkers, ...SELECTORS.chip,
+  ...SELECTORS.hiddenRecipients]);
 
 function hasComposeParts(element, body) {
   // Addresses quoted inside the body do not make its container a compose window.
@@ -61,8 +91,8 @@ export function composeRoot(body) {
   if (dialog) {
     return dialog;
   }
-  // The nearest ancestor that also holds the recipients or the subject is the compose area;
-  // for an inline reply that is the reply box, not the whole thread around it.
+  // The nearest ancestor that also holds the recipients, the subject or the metadata form is
+  // the compose area; for an inline reply that is the reply box, not the whole thread.
   for (let node = body.parentElement; node && node !== document.body; node = node.parentElement) {
     if (hasComposeParts(node, body)) {
       return node;
@@ -72,6 +102,8 @@ export function composeRoot(body) {
 }
 
 function composeKind(root, loc) {
+  // A compose popped out into its own browser window has view=cm in its URL [SDK-C
+  // #isStandalone]; there is no conversation around it.
   if (/[?&#]view=cm\b/.test(`${loc.search}${loc.hash}`)) {
     return "popout";
   }
@@ -130,17 +162,84 @@ function splitAddresses(value) {
   return out;
 }
 
-/** The compose window's To/Cc recipients: [{ email, name }], addresses lowercased, unique. */
+const FIELDS = new Set(["to", "cc", "bcc"]);
+
+function fieldFromLabel(label) {
+  // "To recipients", "CC recipients", "BCC recipients" [SDK-P; PROBE]; Bcc checked first.
+  const text = String(label || "").toLowerCase();
+  if (/\bbcc\b/.test(text)) {
+    return "bcc";
+  }
+  return /\bcc\b/.test(text) ? "cc" : "to";
+}
+
+/**
+ * Which field ("to", "cc" or "bcc") a chip or input belongs to: its own `name` or a hidden
+ * input's inside it (older chips), the nearest `[name=to|cc|bcc]` row (newer chips), else the
+ * label of the one recipient combobox beside it. Unknown fields count as "to".
+ */
+function fieldOf(node, root) {
+  const own = node.getAttribute("name") || node.querySelector?.("input[name]")?.getAttribute("name");
+  if (own && FIELDS.has(own.toLowerCase())) {
+    return own.toLowerCase();
+  }
+  for (let el = node; el && el !== root.parentElement; el = el.parentElement) {
+    const name = (el.getAttribute("name") || "").toLowerCase();
+    if (FIELDS.has(name)) {
+      return name;
+    }
+    // An older chip (`.vR`) holds its field's hidden input as a child [SDK-P].
+    const field = el.querySelector(':scope > input[type="hidden"][name]')?.getAttribute("name");
+    if (field && FIELDS.has(field.toLowerCase())) {
+      return field.toLowerCase();
+    }
+    const label = el.getAttribute("aria-label") || "";
+    if (el !== root && /\b(to|cc|bcc)\b/i.test(label)) {
+      return fieldFromLabel(label); // a labelled row or listbox ("Bcc", "BCC recipients")
+    }
+    const boxes = el.querySelectorAll('input[role="combobox"], textarea[role="combobox"]');
+    if (boxes.length === 1) {
+      return fieldFromLabel(boxes[0].getAttribute("aria-label"));
+    }
+    if (boxes.length > 1) {
+      break; // the whole recipients area: the chip's own row had no label
+    }
+  }
+  return "to";
+}
+
+/**
+ * The compose window's To/Cc recipients: [{ email, name }], addresses lowercased, unique.
+ * Bcc recipients are left out: a blind copy is never the person the draft is about.
+ */
 export function readRecipients(compose) {
   const found = new Map();
-  const add = (email, name) => {
+  const add = (email, name, field) => {
     const clean = String(email || "").trim().toLowerCase();
-    if (EMAIL.test(clean) && !found.has(clean)) {
-      found.set(clean, { email: clean, name: String(name || "").trim() });
+    if (!EMAIL.test(clean)) {
+      return;
+    }
+    const label = String(name || "").trim();
+    if (field === "bcc") {
+      return; // someone in To/Cc as well as Bcc is still listed, from their visible chip
+    }
+    if (!found.has(clean)) {
+      found.set(clean, { email: clean, name: label });
+    } else if (!found.get(clean).name && label) {
+      found.get(clean).name = label; // a hidden input may know the name a chip did not show
     }
   };
+  const skip = (node) => {
+    if (compose.body.contains(node) || isOurs(node) || node.closest(any(SELECTORS.notDraft))) {
+      return true;
+    }
+    // Senders and recipients shown in the conversation's messages (`div.adn` [GJS
+    // api.dom.email]) are not this draft's, should the compose area reach around them.
+    const message = node.closest(SELECTORS.message);
+    return Boolean(message && !message.contains(compose.body));
+  };
   for (const chip of compose.root.querySelectorAll(any(SELECTORS.chip))) {
-    if (compose.body.contains(chip) || isOurs(chip)) {
+    if (skip(chip)) {
       continue; // addresses quoted in the body are not recipients
     }
     const email = SELECTORS.chipAddressAttrs.map((a) => chip.getAttribute(a)).find(Boolean);
@@ -149,11 +248,15 @@ export function readRecipients(compose) {
       const text = chip.textContent.trim();
       name = text.toLowerCase() === String(email).toLowerCase() ? "" : text;
     }
-    add(email, name);
+    add(email, name, fieldOf(chip, compose.root));
   }
   for (const input of compose.root.querySelectorAll(any(SELECTORS.hiddenRecipients))) {
+    if (skip(input)) {
+      continue;
+    }
+    const field = fieldOf(input, compose.root);
     for (const { email, name } of splitAddresses(input.value)) {
-      add(email, name);
+      add(email, name, field);
     }
   }
   return [...found.values()];
@@ -164,25 +267,43 @@ export function readSubject(compose) {
   return input ? String(input.value || "").trim() : "";
 }
 
-/** Turn a thread attribute's value into a Gmail API thread id (hex), or null. */
+/**
+ * Turn a Gmail thread value into a Gmail API thread id (hex), or null. Accepts the hex id
+ * itself (lts, data-legacy-thread-id) and Gmail's permanent id "thread-f:<decimal>" with an
+ * optional "#" and anything after a "|" (data-thread-perm-id, rt). The decimal is the same
+ * 64-bit number as the API's hex id [SDK-T: the heading carries both], so BigInt converts it
+ * exactly. "thread-a:…" ids (not yet saved threads) have no API id.
+ */
 export function threadIdFrom(value) {
-  const text = String(value || "").trim();
+  const text = String(value || "").trim().replace(/^#/, "").split("|")[0].trim();
   const perm = text.match(/^thread-f:(\d{1,25})$/);
   if (perm) {
     try {
-      return BigInt(perm[1]).toString(16);
+      const id = BigInt(perm[1]);
+      return id > 0n ? id.toString(16) : null;
     } catch {
       return null;
     }
   }
-  const bare = text.replace(/^#/, "");
-  return HEX_THREAD.test(bare) ? bare.toLowerCase() : null;
+  return HEX_THREAD.test(text) ? text.toLowerCase() : null;
 }
 
-function threadIdIn(scope) {
-  for (const attr of SELECTORS.threadAttrs) {
-    const holder = scope.matches?.(`[${attr}]`) ? scope : scope.querySelector(`[${attr}]`);
-    const id = holder && threadIdFrom(holder.getAttribute(attr));
+/** The thread id in the compose's own hidden inputs (lts first, then rt), or null. */
+function ownThreadId(root) {
+  for (const selector of SELECTORS.replyThreadInputs) {
+    for (const input of root.querySelectorAll(selector)) {
+      const id = threadIdFrom(input.value);
+      if (id) {
+        return id;
+      }
+    }
+  }
+  return null;
+}
+
+function headingThreadId(heading) {
+  for (const attr of SELECTORS.headingAttrs) {
+    const id = threadIdFrom(heading.getAttribute(attr));
     if (id) {
       return id;
     }
@@ -190,31 +311,49 @@ function threadIdIn(scope) {
   return null;
 }
 
+function shown(element) {
+  return element.getClientRects().length > 0;
+}
+
+/**
+ * The thread of the conversation an inline reply sits in: the conversation heading nearest
+ * to the reply (climbing from it), never a list row. Several conversations kept in the page
+ * at that level: the one shown, else none (better no thread than the wrong one).
+ */
+function conversationThreadId(root) {
+  for (let node = root.parentElement; node; node = node.parentElement) {
+    const headings = [...node.querySelectorAll(any(SELECTORS.conversationHeading))]
+      .filter((h) => !h.closest("tr"));
+    const ids = [...new Set(headings.map(headingThreadId).filter(Boolean))];
+    if (ids.length === 1) {
+      return ids[0];
+    }
+    if (ids.length > 1) {
+      const visible = [...new Set(headings.filter(shown).map(headingThreadId).filter(Boolean))];
+      return visible.length === 1 ? visible[0] : null;
+    }
+  }
+  return null;
+}
+
 /**
  * The Gmail API thread id the compose window replies to, or null for a new message.
- * A reply carries it itself, or it is the thread open around an inline reply, or the URL's.
+ * 1. The compose's own hidden inputs (`lts`, then `rt`): right for inline replies, replies
+ *    popped out into a window, and replies to older threads alike.
+ * 2. Only for an inline reply without them: the heading of the conversation it sits in.
+ * Never list rows (they stay in the page around the conversation), never the URL (Gmail's
+ * hash holds opaque tokens such as #inbox/FMfcgz…, not thread ids), never the thread behind
+ * a new-message window.
  */
-export function readThreadId(compose, doc = document, loc = location) {
-  const own = threadIdIn(compose.root);
+export function readThreadId(compose) {
+  const own = ownThreadId(compose.root);
   if (own) {
     return own;
   }
-  for (const attr of SELECTORS.threadAttrs) {
-    const holder = compose.root.closest(`[${attr}]`);
-    const id = holder && threadIdFrom(holder.getAttribute(attr));
-    if (id) {
-      return id;
-    }
+  if (compose.kind !== "inline") {
+    return null;
   }
-  if (compose.kind === "dialog") {
-    return null; // a new message in a dialog is not about the thread behind it
-  }
-  const open = threadIdIn(doc);
-  if (open) {
-    return open;
-  }
-  const fromHash = loc.hash.match(/\/([0-9a-f]{16})(?:[/?]|$)/i);
-  return fromHash ? fromHash[1].toLowerCase() : null;
+  return conversationThreadId(compose.root);
 }
 
 /** The rep's own new text in the body: quoted history and the signature are left out. */

@@ -9,8 +9,13 @@ import { PANEL_CSS } from "./panel_style.js";
 const PRESSURE_DELAY_MS = 300;
 const RECIPIENT_DELAY_MS = 300;
 const SLOT_DELAY_MS = 400;
+const RECHECK_MS = [400, 1500];
 const MAX_DRAFT_CHARS = 20_000;
-const COLLAPSED_KEY = "panelCollapsed";
+// The expanded panel takes at most this share of a compose window's height (Gmail's compose
+// window is about 500 px high) and scrolls inside itself, so the body and Send stay in view.
+const COMPOSE_SHARE = 0.4;
+const INLINE_VIEWPORT_SHARE = 0.5;
+const MIN_CONTENT_PX = 120;
 const CATEGORY_LABEL = {
   chasing: "Chasing",
   urgency: "Urgency",
@@ -137,7 +142,6 @@ export function mountPanel({
   compose,
   adapter,
   transport,
-  storage,
   rules = null,
   surface = "extension",
   locale = globalThis.navigator?.language || "en",
@@ -156,7 +160,7 @@ export function mountPanel({
   const toggle = el(doc, "button", {
     class: "toggle",
     type: "button",
-    "aria-expanded": "true",
+    "aria-expanded": "false",
     "aria-controls": ids.content,
   }, el(doc, "span", { class: "logo", text: "stepback" }), summary, chevron);
   const status = el(doc, "p", { class: "status", role: "status", "aria-live": "polite" });
@@ -169,9 +173,11 @@ export function mountPanel({
     el(doc, "h3", { text: "Pressure check" }), pressureNote, pressureList);
   const notice = el(doc, "p", { class: "notice", role: "status", "aria-live": "polite" });
   const content = el(doc, "div", { class: "content", id: ids.content },
-    status, sentence, warningsArea, notice, pressure, playsArea);
+    sentence, warningsArea, pressure, playsArea);
+  // Folded, the panel is one line (where things stand) plus the one suggested play; status
+  // lines and notices show in both states.
   const region = el(doc, "section", { class: "sb", role: "region", "aria-label": "stepback" },
-    toggle, content);
+    toggle, status, notice, content);
   shadow.append(region);
   applyStyles(doc, shadow);
 
@@ -192,22 +198,48 @@ export function mountPanel({
     resolveReady = resolve;
   });
 
-  // ---------------------------------------------------------------- collapse
+  // ---------------------------------------------------------------- folding
 
-  function setCollapsed(collapsed) {
-    toggle.setAttribute("aria-expanded", String(!collapsed));
-    content.hidden = collapsed;
-    chevron.textContent = collapsed ? "▸" : "▾";
-    host.dataset.stepbackCollapsed = String(collapsed);
+  let folded = true;
+
+  /** How tall the expanded content may be: a share of the compose window (or viewport). */
+  function contentLimit() {
+    const view = doc.defaultView;
+    const viewport = view?.innerHeight || 800;
+    if (compose.kind === "inline") {
+      return Math.max(MIN_CONTENT_PX, Math.floor(viewport * INLINE_VIEWPORT_SHARE));
+    }
+    const height = compose.root.getBoundingClientRect().height || viewport;
+    const head = toggle.getBoundingClientRect().height || 0;
+    return Math.max(MIN_CONTENT_PX, Math.floor(Math.min(height, viewport) * COMPOSE_SHARE - head));
   }
-  toggle.addEventListener("click", () => {
-    const collapsed = toggle.getAttribute("aria-expanded") === "true";
-    setCollapsed(collapsed);
-    Promise.resolve(storage?.set(COLLAPSED_KEY, collapsed)).catch(() => {});
-  });
-  Promise.resolve(storage?.get(COLLAPSED_KEY))
-    .then((value) => setCollapsed(value === true))
-    .catch(() => {});
+
+  function showSummary() {
+    // Folded, the line says where things stand in full words; expanded, the sentence is
+    // right below, so the line keeps to the short form.
+    const full = guidance?.sentence || sentence.textContent || "";
+    const text = folded && full ? full : summaryOf(guidance);
+    summary.textContent = text;
+    if (text) {
+      summary.setAttribute("title", text);
+    } else {
+      summary.removeAttribute("title");
+    }
+  }
+
+  function setFolded(value) {
+    folded = value;
+    toggle.setAttribute("aria-expanded", String(!folded));
+    chevron.textContent = folded ? "▸" : "▾";
+    region.dataset.folded = String(folded);
+    host.dataset.stepbackFolded = String(folded);
+    if (!folded) {
+      region.style.setProperty("--sb-max", `${contentLimit()}px`);
+    }
+    showSummary();
+  }
+  toggle.addEventListener("click", () => setFolded(!folded));
+  setFolded(true);
 
   // ---------------------------------------------------------------- caret and insert
 
@@ -262,7 +294,9 @@ export function mountPanel({
   }
 
   function record(play, variant) {
-    const body = { play, variant, surface, threadId: guidance?.threadId || undefined };
+    // The recipients go along so the server can refuse a thread the draft is not about.
+    const recipients = adapter.readRecipients(compose).map((r) => r.email);
+    const body = { play, variant, surface, recipients, threadId: guidance?.threadId || undefined };
     Promise.resolve(transport("playInserted", body)).catch(() => {});
   }
 
@@ -286,6 +320,7 @@ export function mountPanel({
     sentence.textContent = "";
     region.dataset.tone = "calm";
     status.replaceChildren(result?.message || "stepback could not load its guidance.");
+    guidance = null;
     summary.textContent = { unreachable: "offline", signed_out: "signed out" }[kind] || "";
     if (kind === "signed_out" && onSignIn) {
       status.append(" ", el(doc, "button", {
@@ -316,8 +351,8 @@ export function mountPanel({
       warningsArea.replaceChildren();
       playsArea.replaceChildren();
       region.dataset.tone = "calm";
-      summary.textContent = "";
       sentence.textContent = "Add the prospect as a recipient and stepback shows where things stand.";
+      showSummary();
       return;
     }
     host.dataset.stepbackState = "loading";
@@ -343,7 +378,7 @@ export function mountPanel({
     const g = guidance;
     status.textContent = "";
     sentence.textContent = g.sentence || "";
-    summary.textContent = summaryOf(g);
+    showSummary();
     region.dataset.tone = g.nag ? "alert" : "calm";
     if (g.nag && Array.isArray(g.warnings) && g.warnings.length) {
       warningsArea.replaceChildren(el(doc, "ul", { class: "warnings", "aria-label": "Warnings" },
@@ -353,10 +388,17 @@ export function mountPanel({
     }
     const groups = groupPlays(g.plays);
     const parts = [];
+    let lead = false;
     for (const [id, variants] of groups) {
       if (id !== "getback_date") {
         // The best fit comes first and starts opened; the others show their title only.
-        parts.push(renderPlay(id, variants, parts.length === 0));
+        const node = renderPlay(id, variants, parts.length === 0);
+        if (!lead && variants[0].insertable) {
+          // The one play the folded panel shows: the best fit that can go into the draft.
+          node.classList.add("lead");
+          lead = true;
+        }
+        parts.push(node);
       }
     }
     if (parts.length) {
@@ -536,6 +578,7 @@ export function mountPanel({
       kind,
       dueAt: moment.toISOString(),
       note: note || "",
+      recipients,
     };
     if (guidance?.threadId) {
       body.threadId = guidance.threadId;
@@ -638,6 +681,12 @@ export function mountPanel({
   anchor.parent.insertBefore(host, anchor.before);
   const first = load(true).catch(() => {});
   first.finally(() => resolveReady());
+  // Gmail may fill a reply's hidden thread inputs just after the body appears; look again
+  // (no request is made when nothing changed).
+  for (const ms of RECHECK_MS) {
+    const timer = setTimeout(() => load(false).catch(() => {}), ms);
+    cleanups.push(() => clearTimeout(timer));
+  }
 
   function refresh(force = true) {
     return load(force);

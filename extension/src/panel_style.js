@@ -13,10 +13,19 @@ select:focus-visible { outline: 2px solid #1a73e8; outline-offset: 2px; }
 .summary { color: #4a5a56; font-size: 12px; flex: 1; overflow: hidden; text-overflow: ellipsis;
   white-space: nowrap; }
 .chev { color: #4a5a56; font-size: 11px; }
-.content { padding: 0 10px 10px; }
+.content { padding: 0 10px 10px; max-height: var(--sb-max, 200px); overflow: auto;
+  overscroll-behavior: contain; }
 .content[hidden] { display: none; }
+/* Folded: the line above plus the one suggested play (its title and Insert), nothing else. */
+.sb[data-folded="true"] .content { max-height: none; overflow: visible; padding-bottom: 6px; }
+.sb[data-folded="true"] .content > :not(.plays),
+.sb[data-folded="true"] .plays > :not(.lead),
+.sb[data-folded="true"] .lead .detail,
+.sb[data-folded="true"] .lead .preview { display: none; }
+.sb[data-folded="true"] .lead { margin: 0; padding: 4px 8px; }
+.sb[data-folded="true"] .plays:not(:has(.lead)) { display: none; }
 .line { margin: 2px 0 6px; overflow-wrap: anywhere; }
-.status { color: #5c4a00; background: #fff6d6; border-radius: 4px; padding: 4px 8px; margin: 0 0 6px;
+.status { color: #5c4a00; background: #fff6d6; border-radius: 4px; padding: 4px 8px; margin: 0 10px 6px;
   white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .status:empty { display: none; }
 .warnings { margin: 0 0 8px; padding-left: 18px; color: #6b3d00; }
@@ -42,6 +51,6 @@ details summary { cursor: pointer; font-weight: 600; }
 .pressure li { margin: 3px 0; overflow-wrap: anywhere; }
 .phrase { font-weight: 600; }
 .muted { color: #5c6b67; }
-.notice { color: #1e5b2f; margin: 6px 0 0; min-height: 0; }
+.notice { color: #1e5b2f; margin: 0 10px 6px; min-height: 0; }
 .notice:empty { display: none; }
 `;

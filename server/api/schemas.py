@@ -31,6 +31,20 @@ TIMEZONE = validate.Regexp(
     r"^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$", error="Use an IANA time zone such as Europe/Berlin."
 )
 MAX_NOTE = 2000
+
+
+def draft_recipients() -> fields.List:
+    """The draft's To/Cc addresses, sent along so the server can refuse a thread id the draft
+    is not about (the same limits as guidance's)."""
+    return fields.List(
+        fields.Str(validate=validate.Length(min=1, max=320)),
+        load_default=list,
+        validate=validate.Length(max=100),
+        metadata={
+            "description": "The draft's To/Cc addresses; a threadId of a stored thread none "
+            "of them belongs to is not used."
+        },
+    )
 MAX_PRESSURE_TEXT = 20_000
 
 
@@ -268,6 +282,7 @@ class GetBackCreateSchema(Schema):
     due_at = UtcDateTime(data_key="dueAt", required=True, metadata={"description": DUE_AT})
     note = fields.Str(load_default="", validate=validate.Length(max=MAX_NOTE))
     kind = fields.Str(load_default="getback", validate=validate.OneOf(KINDS))
+    recipients = draft_recipients()
 
     @validates_schema
     def _who(self, data: dict[str, Any], **_: Any) -> None:
@@ -309,6 +324,7 @@ class PlayInsertedInSchema(Schema):
         metadata={"description": "Index of a variant the play has in the rep's templates."},
     )
     surface = fields.Str(load_default="extension", validate=validate.OneOf(SURFACES))
+    recipients = draft_recipients()
 
 
 class PlayEventOutSchema(Schema):

@@ -340,7 +340,9 @@ def guidance() -> Response:
     post:
       summary: Facts, warnings and plays for one prospect
       description: Finds the thread by id, or else the rep's newest stored thread whose
-        prospect is one of the recipients. `nag` false means the UI shows nothing pushy.
+        prospect is one of the recipients. A threadId of a stored thread that no recipient
+        (nor anyone at a recipient's outside domain) is on is not used; the recipients decide.
+        `nag` false means the UI shows nothing pushy.
         All text is plain data; escape it before putting it into HTML.
       operationId: getGuidance
       tags: [rep]
@@ -477,6 +479,8 @@ def create_getback() -> Response:
         due_at=body["due_at"],
         note=body["note"],
         kind=body["kind"],
+        # Never scheduled against a stored thread the draft's recipients are not on.
+        recipients=body["recipients"],
     )
     session.commit()
     return _out(GETBACK_OUT, row, 201)
@@ -582,6 +586,8 @@ def play_inserted() -> Response:
         play=body["play"],
         variant=body["variant"],
         surface=body["surface"],
+        # A play goes into this draft: never counted on a thread the draft is not about.
+        recipients=body["recipients"],
     )
     session.commit()
     return _out(PLAY_EVENT_OUT, event, 201)

@@ -158,6 +158,7 @@ def create_getback() -> Response:
         due_at=body["due_at"],
         note=body["note"],
         kind=body["kind"],
+        recipients=body["recipients"],
     )
     session.commit()
     return _out(s.GetBackOutSchema(), row, 201)
@@ -175,6 +176,7 @@ def play_inserted() -> Response:
         play=body["play"],
         variant=body["variant"],
         surface=body["surface"],
+        recipients=body["recipients"],
     )
     session.commit()
     return _out(s.PlayEventOutSchema(), event, 201)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from server.engine.calendar import as_utc
 from server.engine.silence import ANSWER, considered_messages
 from server.errors import ApiError
 from server.plays import PLAYS
+from server.services.guidance import vet_thread_id
 from server.services.scan import as_thread
 from server.services.templates import effective_templates
 from server.store.models import GetBack, Mailbox, PlayEvent, ThreadState, User
@@ -73,12 +75,21 @@ def schedule_getback(
     due_at: datetime,
     note: str = "",
     kind: str = "getback",
+    recipients: Sequence[str] | None = None,
 ) -> GetBack:
-    """Record a get-back (or cold-file revisit) date; it replaces earlier ones for the thread."""
+    """Record a get-back (or cold-file revisit) date; it replaces earlier ones for the thread.
+
+    With the draft's `recipients`, a stored thread none of them is on is not scheduled on
+    (the prospect's address alone is then used, or the request is refused).
+    """
     if kind not in KINDS:
         raise ApiError(422, "Invalid input.", fields={"kind": [f"Use one of: {', '.join(KINDS)}."]})
-    thread_id = (thread_id or "").strip() or None
+    asked = (thread_id or "").strip() or None
+    thread_id = vet_thread_id(session, user, asked, recipients or ())
     prospect = (prospect_email or "").strip().lower() or None
+    if asked is not None and thread_id is None and prospect is None:
+        message = "This thread is not one the draft's recipients are on."
+        raise ApiError(422, "Invalid input.", fields={"threadId": [message]})
     if thread_id is None and prospect is None:
         message = "Give a threadId or a prospectEmail."
         raise ApiError(422, "Invalid input.", fields={"threadId": [message]})
@@ -167,8 +178,13 @@ def record_play(
     play: str,
     variant: int,
     surface: str,
+    recipients: Sequence[str] | None = None,
 ) -> PlayEvent:
-    """Remember that the rep inserted a play (admin stats; answers are matched after syncs)."""
+    """Remember that the rep inserted a play (admin stats; answers are matched after syncs).
+
+    With the draft's `recipients`, a stored thread none of them is on is not counted: the
+    play is recorded without a thread rather than against the wrong one.
+    """
     if play not in PLAYS:
         raise ApiError(422, "Invalid input.", fields={"play": [f"Unknown play {play!r}."]})
     if surface not in SURFACES:
@@ -181,7 +197,7 @@ def record_play(
     event = PlayEvent(
         org_id=user.org_id,
         user_id=user.id,
-        gmail_thread_id=(thread_id or "").strip() or None,
+        gmail_thread_id=vet_thread_id(session, user, thread_id, recipients or ()),
         play=play,
         variant=variant,
         surface=surface,

@@ -32,6 +32,7 @@ from server.plays import (
     render_play,
     suggest_plays,
 )
+from server.plays.people import FREE_MAIL_DOMAINS
 from server.plays.slots import Locale, zone
 from server.services.scan import as_thread
 from server.services.templates import effective_templates
@@ -99,15 +100,72 @@ def _emails(recipients: Sequence[str]) -> list[str]:
     return out
 
 
+def _domain(email: str) -> str:
+    return email.rpartition("@")[2]
+
+
+def thread_fits(row: ThreadState, recipients: Sequence[str], ctx: MailboxContext) -> bool:
+    """Whether a draft to `recipients` can be about this stored thread.
+
+    It can when a recipient outside the org is the thread's prospect or one of its
+    participants, or works at the same outside domain as one of them (a colleague of the
+    prospect; free-mail domains such as gmail.com make nobody a colleague). The rep's own and
+    colleagues' addresses prove nothing: they are on every thread. With no recipients at all
+    there is nothing to compare, and the id stands.
+    """
+    given = _emails(recipients)
+    if not given:
+        return True
+    outside = [e for e in given if not ctx.is_internal(e)]
+    if not outside:
+        return False
+    known = {str(p).lower() for p in (row.participants or ()) if isinstance(p, str)}
+    if row.prospect_email:
+        known.add(row.prospect_email.lower())
+    known = {e for e in known if not ctx.is_internal(e)}
+    if any(e in known for e in outside):
+        return True
+    domains = {_domain(e) for e in known} - FREE_MAIL_DOMAINS
+    return any(_domain(e) in domains for e in outside)
+
+
+def _own_rows(user: User) -> Any:
+    assert user.mailbox is not None
+    return select(ThreadState).where(
+        ThreadState.org_id == user.org_id, ThreadState.mailbox_id == user.mailbox.id
+    )
+
+
+def vet_thread_id(
+    session: Session,
+    user: User,
+    thread_id: str | None,
+    recipients: Sequence[str],
+    ctx: MailboxContext | None = None,
+) -> str | None:
+    """`thread_id`, unless the rep's stored thread of that id is not one the draft is about.
+
+    Page scripts can read the wrong id (a list row, a conversation behind a new message);
+    guidance, plays and get-backs then go by the recipients instead. An id stepback has not
+    stored (a thread not synced yet) cannot be checked and stands.
+    """
+    thread_id = (thread_id or "").strip() or None
+    if thread_id is None or user.mailbox is None:
+        return thread_id
+    row = session.scalar(_own_rows(user).where(ThreadState.gmail_thread_id == thread_id))
+    if row is None:
+        return thread_id
+    context = ctx if ctx is not None else rep_settings(user).context
+    return thread_id if thread_fits(row, recipients, context) else None
+
+
 def find_thread(
     session: Session, user: User, thread_id: str | None, emails: Sequence[str]
 ) -> ThreadState | None:
     """The rep's thread by id, else the newest stored thread with a recipient as prospect."""
     if user.mailbox is None:
         return None
-    own = select(ThreadState).where(
-        ThreadState.org_id == user.org_id, ThreadState.mailbox_id == user.mailbox.id
-    )
+    own = _own_rows(user)
     if thread_id:
         row = session.scalar(own.where(ThreadState.gmail_thread_id == thread_id))
         if row is not None:
@@ -401,7 +459,12 @@ def gather_basis(
     """Read the thread, its facts and the active get-back that guidance is built from."""
     settings = settings or rep_settings(user)
     emails = [e for e in _emails(recipients) if not settings.context.is_internal(e)]
-    row = find_thread(session, user, (thread_id or "").strip() or None, emails)
+    asked = (thread_id or "").strip() or None
+    # Defence in depth: an id of a stored thread the draft is not about is dropped here, so
+    # neither the facts nor the threadId of the answer (which the panel records plays and
+    # get-backs against) come from it.
+    thread_id = vet_thread_id(session, user, asked, recipients, settings.context)
+    row = find_thread(session, user, thread_id, emails)
 
     facts: ThreadFacts | None = None
     prospect: Person | None = None

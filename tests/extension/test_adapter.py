@@ -1,7 +1,9 @@
-"""The Gmail adapter (extension/src/gmail_adapter.js) on the fixture page, in real Chromium.
+"""The Gmail adapter (extension/src/gmail_adapter.js) on the rebuilt Gmail page, in real Chromium.
 
 The module is imported straight into the page from the extension (it is web-accessible to
-mail.google.com), so these checks run against a real DOM without going through the panel."""
+mail.google.com), so these checks run against a real DOM without going through the panel.
+Real Gmail keeps the thread list (every row with data-legacy-thread-id) in the page around an
+open conversation: these tests put rows of other threads first, so a list-row id can't pass."""
 
 from __future__ import annotations
 
@@ -13,14 +15,30 @@ from tests.extension.harness import open_gmail
 
 pytestmark = pytest.mark.browser
 
-BOB = {"email": "Bob.Smith@Globex-Corp.com", "name": "Bob Smith"}
-CAROL = {"email": "carol@globex-corp.com", "name": "Carol"}
+NOAH = {"email": "noah@brightwave.example", "name": "Noah Park"}
+ARJUN = {"email": "arjun@harborlight-retail.example", "name": "Arjun Mehta"}
+CAROL = {"email": "carol@brightwave.example", "name": "Carol"}
+# Hex thread ids as the Gmail API gives them.
+ARJUN_THREAD = "18c1f0a2b3c4d5e6"
+NOAH_THREAD = "18c2aa00bb11cc22"
+NOAH_OLDER = "18a0123456789abc"
+ROWS = [
+    {"threadId": ARJUN_THREAD, "from": ARJUN, "subject": "Pilot for the stores"},
+    {"threadId": NOAH_THREAD, "from": NOAH, "subject": "Brightwave rollout"},
+    {"threadId": NOAH_OLDER, "from": NOAH, "subject": "Intro call"},
+]
 
 
 def run(page: Any, extension_id: str, body: str, arg: Any = None) -> Any:
     """Evaluate `body` with the adapter module bound to `a` (and `arg`)."""
     script = f"""async ([url, arg]) => {{
         const a = await import(url);
+        const byRoot = (id) => a.findComposes().find((c) => c.root.id === id);
+        const facts = (id) => {{
+          const c = byRoot(id);
+          return {{kind: c.kind, thread: a.readThreadId(c),
+                   recipients: a.readRecipients(c).map((r) => r.email)}};
+        }};
         {body}
     }}"""
     url = f"chrome-extension://{extension_id}/src/gmail_adapter.js"
@@ -29,121 +47,199 @@ def run(page: Any, extension_id: str, body: str, arg: Any = None) -> Any:
 
 @pytest.fixture
 def page(browser: Any) -> Any:
-    return open_gmail(browser)
+    gmail = open_gmail(browser)
+    gmail.evaluate("(rows) => fixture.setList(rows)", ROWS)
+    return gmail
 
 
-def test_thread_ids_from_gmail_attributes(page: Any, browser: Any) -> None:
+def open_noah(page: Any, layout: str = "conversation") -> None:
+    page.evaluate(
+        """([tid, noah, layout]) => fixture.openConversation({threadId: tid, layout,
+             subject: 'Brightwave rollout', messages: [{from: noah, text: 'Thanks!'}]})""",
+        [NOAH_THREAD, NOAH, layout],
+    )
+
+
+def test_thread_ids_from_gmail_values(page: Any, browser: Any) -> None:
     hex_id = "18b9c2f0a1d2e3f4"
+    dec = int(hex_id, 16)
     got = run(
         page,
         browser.extension_id,
         "return arg.map((v) => a.threadIdFrom(v));",
-        [f"thread-f:{int(hex_id, 16)}", hex_id.upper(), f"#{hex_id}", "thread-a:r-123", "", "x y"],
-    )
-    assert got == [hex_id, hex_id, hex_id, None, None, None]
-
-
-def test_dialog_compose_reads_its_own_chips_and_no_thread(page: Any, browser: Any) -> None:
-    page.evaluate(
-        """([bob, carol]) => {
-            fixture.openThread({threadId: '18b9c2f0a1d2e3f4', subject: 'Older thread',
-              messages: [{from: {email: 'dave@other.example', name: 'Dave'}, text: 'hi'}]});
-            fixture.openCompose({to: [bob], cc: [carol], subject: 'Hello'});
-        }""",
-        [BOB, CAROL],
-    )
-    got = run(
-        page,
-        browser.extension_id,
-        """const [c] = a.findComposes().filter((x) => x.kind === 'dialog');
-           return {kind: c.kind, root: c.root.id, recipients: a.readRecipients(c),
-                   subject: a.readSubject(c), thread: a.readThreadId(c)};""",
-    )
-    assert got == {
-        "kind": "dialog",
-        "root": "compose-1",
-        "recipients": [
-            {"email": "bob.smith@globex-corp.com", "name": "Bob Smith"},
-            {"email": "carol@globex-corp.com", "name": "Carol"},
+        [
+            f"thread-f:{dec}",
+            f"#thread-f:{dec}|#msg-f:{dec + 5}",  # an rt value
+            hex_id.upper(),
+            "#thread-a:r-1234567",  # not saved yet: no API id
+            "undefined",
+            "",
+            "x y",
         ],
-        "subject": "Hello",
-        # A new message is not about the thread open behind it.
-        "thread": None,
-    }
+    )
+    assert got == [hex_id, hex_id, hex_id, None, None, None, None]
 
 
-def test_inline_reply_uses_the_open_thread_and_ignores_sender_names(
-    page: Any, browser: Any
+@pytest.mark.parametrize("layout", ["conversation", "split"])
+def test_inline_reply_reads_its_own_form_never_a_list_row(
+    page: Any, browser: Any, layout: str
 ) -> None:
-    page.evaluate(
-        """([bob]) => {
-            fixture.openThread({threadId: '18b9c2f0a1d2e3f4', subject: 'Pilot',
-              messages: [{from: {email: 'dave@other.example', name: 'Dave'}, text: 'hi'}]});
-            fixture.openInlineReply({to: [bob],
-              quote: {attr: 'On Monday Dave wrote:', text: 'quoted words'}});
-            // An address inside the quoted history is not a recipient.
-            const q = document.querySelector('#inline-reply .gmail_quote');
-            const s = document.createElement('span');
-            s.setAttribute('email', 'quoted@elsewhere.example');
-            s.textContent = 'Quoted';
-            q.append(s);
-        }""",
-        [BOB],
+    open_noah(page, layout)
+    reply = page.evaluate("(p) => fixture.openInlineReply({to: [p]})", NOAH)
+    got = run(page, browser.extension_id, "return facts(arg);", reply)
+    assert got == {"kind": "inline", "thread": NOAH_THREAD, "recipients": [NOAH["email"]]}
+    # The first id-bearing element on the page is Arjun's list row, not the conversation.
+    first = page.evaluate(
+        "() => document.querySelector('[data-legacy-thread-id]').getAttribute("
+        "'data-legacy-thread-id')"
+    )
+    assert first == ARJUN_THREAD
+    # The URL hash is an opaque token, not a thread id.
+    assert NOAH_THREAD not in page.evaluate("() => location.hash")
+
+
+@pytest.mark.parametrize("layout", ["conversation", "split"])
+def test_inline_reply_without_ids_uses_the_conversation_heading(
+    page: Any, browser: Any, layout: str
+) -> None:
+    open_noah(page, layout)
+    reply = page.evaluate(
+        """(p) => fixture.openInlineReply({to: [p], ids: false,
+             quote: {attr: 'On Monday Noah wrote:', text: 'quoted words'}})""",
+        NOAH,
     )
     got = run(
         page,
         browser.extension_id,
-        """const [c] = a.findComposes();
+        """const c = byRoot(arg);
            c.body.firstElementChild.textContent = 'My new words';
-           return {kind: c.kind, root: c.root.id,
-                   recipients: a.readRecipients(c).map((r) => r.email),
-                   thread: a.readThreadId(c), draft: a.draftText(c).trim(),
+           return {...facts(arg), draft: a.draftText(c).trim(),
                    anchorIsBodyParent: a.panelAnchor(c).parent === c.body.parentElement};""",
+        reply,
     )
     assert got == {
         "kind": "inline",
-        "root": "inline-reply",
-        "recipients": ["bob.smith@globex-corp.com"],
-        "thread": "18b9c2f0a1d2e3f4",
+        "thread": NOAH_THREAD,
+        "recipients": [NOAH["email"]],  # the quoted address is not one
         "draft": "My new words",
         "anchorIsBodyParent": True,
     }
 
 
-def test_fallbacks_hidden_inputs_hash_and_perm_id(page: Any, browser: Any) -> None:
+def test_no_heading_and_no_ids_means_no_thread(page: Any, browser: Any) -> None:
+    open_noah(page)
+    reply = page.evaluate("(p) => fixture.openInlineReply({to: [p], ids: false})", NOAH)
+    # A conversation kept in the page twice (one hidden) with different ids: no guessing.
+    got = run(
+        page,
+        browser.extension_id,
+        """document.querySelector('h2.hP').remove();
+           const without = facts(arg).thread;
+           return {without, rows: document.querySelectorAll('tr.zA').length};""",
+        reply,
+    )
+    assert got == {"without": None, "rows": 3}
+
+
+def test_new_message_has_no_thread_and_bcc_is_not_a_recipient(page: Any, browser: Any) -> None:
+    open_noah(page)
+    compose = page.evaluate(
+        """([to, cc, bcc]) => fixture.openCompose({to: [to], cc: [cc], bcc: [bcc],
+             subject: 'Hello'})""",
+        [ARJUN, CAROL, NOAH],
+    )
+    got = run(
+        page,
+        browser.extension_id,
+        """const c = byRoot(arg);
+           return {...facts(arg), subject: a.readSubject(c),
+                   names: a.readRecipients(c).map((r) => r.name)};""",
+        compose,
+    )
+    assert got == {
+        "kind": "dialog",
+        # A new message is not about the conversation open behind it.
+        "thread": None,
+        "recipients": [ARJUN["email"], CAROL["email"]],
+        "subject": "Hello",
+        "names": [ARJUN["name"], CAROL["name"]],
+    }
+
+
+def test_popped_out_reply_to_an_older_thread_keeps_that_thread(page: Any, browser: Any) -> None:
+    open_noah(page)  # the prospect's newest thread is open behind it
+    popped = page.evaluate(
+        "([p, tid]) => fixture.openCompose({to: [p], subject: 'Re: Intro call', replyTo: tid})",
+        [NOAH, NOAH_OLDER],
+    )
+    got = run(page, browser.extension_id, "return facts(arg);", popped)
+    assert got == {"kind": "dialog", "thread": NOAH_OLDER, "recipients": [NOAH["email"]]}
+
+
+def test_several_composes_each_read_their_own(page: Any, browser: Any) -> None:
+    open_noah(page, "split")
+    ids = page.evaluate(
+        """([noah, arjun, older, arjunThread]) => [
+             fixture.openInlineReply({to: [noah]}),
+             fixture.openCompose({to: [arjun], replyTo: arjunThread, subject: 'Re: Pilot'}),
+             fixture.openCompose({to: [noah], replyTo: older, subject: 'Re: Intro call'}),
+             fixture.openCompose({to: [arjun], subject: 'Something new'}),
+           ]""",
+        [NOAH, ARJUN, NOAH_OLDER, ARJUN_THREAD],
+    )
+    got = run(page, browser.extension_id, "return arg.map(facts);", ids)
+    assert [(g["thread"], g["recipients"]) for g in got] == [
+        (NOAH_THREAD, [NOAH["email"]]),
+        (ARJUN_THREAD, [ARJUN["email"]]),
+        (NOAH_OLDER, [NOAH["email"]]),
+        (None, [ARJUN["email"]]),
+    ]
+    page.evaluate("(id) => fixture.close(id)", ids[1])
+    again = run(page, browser.extension_id, "return arg.map(facts);", [ids[0], ids[2], ids[3]])
+    assert [g["thread"] for g in again] == [NOAH_THREAD, NOAH_OLDER, None]
+
+
+def test_older_chips_with_hidden_inputs_and_bcc(page: Any, browser: Any) -> None:
+    """Gmail's pre-2021 chips: `.vR` spans with `email` and a hidden input named by field."""
     got = run(
         page,
         browser.extension_id,
         """
-        // A compose with only Gmail's hidden recipient inputs (no chips rendered yet).
         const box = document.createElement('div');
-        box.innerHTML = '<form><input type="hidden" name="to">'
-          + '<input type="hidden" name="cc"></form>'
-          + '<div g_editable="true" contenteditable="true" class="editable"><div>x</div></div>';
-        box.querySelector('input[name=to]').value = '"Smith, Bob" <Bob@Globex.com>, not-an-address';
-        box.querySelector('input[name=cc]').value = 'carol@globex.com';
+        box.id = 'old-style';
+        const gs = document.createElement('div');
+        gs.className = 'GS';
+        for (const [field, value, email] of [
+            ['to', '"Smith, Bob" <Bob@Globex.example>', 'bob@globex.example'],
+            ['cc', 'carol@globex.example', 'carol@globex.example'],
+            ['bcc', 'boss@northwind-demo.com', 'boss@northwind-demo.com']]) {
+          const chip = document.createElement('span');
+          chip.className = 'vR';
+          const inner = document.createElement('span');
+          inner.className = 'vN';
+          inner.setAttribute('email', email);
+          chip.append(inner);
+          const input = document.createElement('input');
+          input.type = 'hidden';
+          input.name = field;
+          input.value = value;
+          chip.append(input);
+          gs.append(chip);
+        }
+        box.append(gs);
+        const ed = document.createElement('div');
+        ed.setAttribute('g_editable', 'true');
+        ed.setAttribute('contenteditable', 'true');
+        ed.className = 'editable';
+        box.append(ed);
         document.querySelector('[role=main]').append(box);
-        location.hash = '#inbox/18b9c2f0a1d2e3f4';
-        const c = a.findComposes().find((x) => x.root === box);
-        const fromHash = a.readThreadId(c);
-        // The permanent id on the open thread wins over the URL.
-        const h = document.createElement('h2');
-        const perm = 'thread-f:' + BigInt('0x18b9c2f0a1d2e3aa').toString();
-        h.setAttribute('data-thread-perm-id', perm);
-        document.querySelector('[role=main]').prepend(h);
-        return {recipients: a.readRecipients(c), fromHash, fromPerm: a.readThreadId(c),
-                kind: c.kind};
+        return a.readRecipients(a.findComposes().find((c) => c.root === box));
         """,
     )
-    assert got == {
-        "recipients": [
-            {"email": "bob@globex.com", "name": "Smith, Bob"},
-            {"email": "carol@globex.com", "name": ""},
-        ],
-        "fromHash": "18b9c2f0a1d2e3f4",
-        "fromPerm": "18b9c2f0a1d2e3aa",
-        "kind": "inline",
-    }
+    assert got == [
+        {"email": "bob@globex.example", "name": "Smith, Bob"},
+        {"email": "carol@globex.example", "name": ""},
+    ]
 
 
 def test_each_body_is_found_once_and_panels_are_not_composes(page: Any, browser: Any) -> None:
@@ -151,8 +247,8 @@ def test_each_body_is_found_once_and_panels_are_not_composes(page: Any, browser:
         page,
         browser.extension_id,
         """
-        fixture.openCompose({to: [{email: 'a@b.example'}]});
-        const body = document.querySelector('#compose-1 [g_editable="true"]');
+        const id = fixture.openCompose({to: [{email: 'a@b.example'}]});
+        const body = document.querySelector(`#${id} [g_editable="true"]`);
         // Gmail sometimes nests editable wrappers; a stepback panel is never a compose.
         const inner = document.createElement('div');
         inner.setAttribute('contenteditable', 'true');

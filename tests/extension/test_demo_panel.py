@@ -123,6 +123,24 @@ def test_endpoints_act_as_the_demo_rep_like_the_api(
     assert again["state"] == "scheduled" and again["nag"] is False
 
 
+def test_demo_endpoints_refuse_a_thread_the_draft_is_not_about(
+    app: Any, client: Any, synced_demo: Any
+) -> None:
+    """The same defence as the API: plays and get-backs never land on someone else's thread."""
+    csrf = csrf_of(client)
+    eve = post(client, "/guidance", {"recipients": ["eve@evil.example"]}, csrf).get_json()
+    stranger = "someone@unrelated.example"
+    wrong = post(client, "/guidance", {"recipients": [stranger], "threadId": eve["threadId"]},
+                 csrf).get_json()
+    assert wrong["threadId"] is None and "<img" not in wrong["sentence"]
+    played = post(client, "/plays/inserted", {"threadId": eve["threadId"], "play": "step_back",
+                                              "variant": 0, "recipients": [stranger]}, csrf)
+    assert played.status_code == 201 and played.get_json()["threadId"] is None
+    made = post(client, "/getbacks", {"threadId": eve["threadId"], "recipients": [stranger],
+                                      "dueAt": "2026-12-01T15:00:00Z"}, csrf)
+    assert made.status_code == 422 and "threadId" in made.get_json()["error"]["fields"]
+
+
 @pytest.mark.browser
 def test_a_newcomer_can_try_the_panel(
     app: Any, synced_demo: Any, chromium_path: str, tmp_path: Path

@@ -39,11 +39,25 @@ def test_silent_prospect_gets_facts_warnings_and_plays(db: Session, reps: Reps) 
     assert g.proposed_at is not None and g.proposed_at > NOW
 
 
-def test_thread_id_wins_over_recipients(db: Session, reps: Reps) -> None:
+def test_thread_id_wins_over_recipients_who_are_on_it(db: Session, reps: Reps) -> None:
+    # Dave's thread by id, the draft to Dave and to a colleague of Bob's: the id decides.
+    g = compose_guidance(
+        db,
+        reps.alex,
+        recipients=["ann@globex-corp.com", "dave@umbrella.example"],
+        thread_id="t-fresh",
+        now=NOW,
+    )
+    assert g.thread_id == "t-fresh"
+
+
+def test_thread_id_none_of_the_recipients_is_on_gives_way(db: Session, reps: Reps) -> None:
+    # A page can hand over the wrong id (a list row): Bob's own thread answers, not Dave's.
     g = compose_guidance(
         db, reps.alex, recipients=["bob@globex-corp.com"], thread_id="t-fresh", now=NOW
     )
-    assert g.thread_id == "t-fresh"
+    assert g.thread_id == "t-silent"
+    assert g.prospect is not None and g.prospect.email == "bob@globex-corp.com"
 
 
 def test_not_yet_silent_prospect_gets_no_nag_and_no_chasing_plays(db: Session, reps: Reps) -> None:

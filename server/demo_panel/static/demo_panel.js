@@ -50,7 +50,9 @@ function writeTo(prospect) {
   const hidden = toRow.querySelector('input[name="to"]');
   hidden.value = "";
   body.replaceChildren();
-  compose.removeAttribute("data-legacy-thread-id");
+  // Gmail keeps a reply's thread id in the compose form's hidden `lts` input.
+  const lts = compose.querySelector('input[name="lts"]');
+  lts.value = "";
   subject.value = "";
   if (prospect) {
     const chip = document.createElement("span");
@@ -62,9 +64,7 @@ function writeTo(prospect) {
     toRow.append(chip);
     hidden.value = prospect.email;
     subject.value = prospect.subject ? `Re: ${prospect.subject}` : "";
-    if (prospect.threadId) {
-      compose.setAttribute("data-legacy-thread-id", prospect.threadId);
-    }
+    lts.value = prospect.threadId || "";
   }
   panel?.destroy();
   const [found] = adapter.findComposes(document).filter((c) => c.root === compose);
