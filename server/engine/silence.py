@@ -270,9 +270,9 @@ def _facts(
     if chase:
         warnings.append(chase)
     if run and bounces:
-        recipients = {p.email for m in run for p in (*m.external_to, *m.external_cc)}
-        warnings.append(bounce_warning(sorted(dead & recipients) or sorted(dead),
-                                       prospect, len(recipients)))
+        addressed = {p.email for m in run for p in (*m.external_to, *m.external_cc)}
+        warnings.append(bounce_warning(sorted(dead & addressed) or sorted(dead),
+                                       prospect, len(addressed)))
     if away is not None:
         warnings.append(away_warning(away))
     if prospect_domain:
