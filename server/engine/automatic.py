@@ -262,9 +262,14 @@ def classify(headers: Mapping[str, str], mime: str = "", subject: str | None = N
     return PERSON
 
 
+_AUTO_SUBMITTED = frozenset({"rfc3834-auto-submitted-replied", "rfc3834-auto-submitted-other"})
+
+
 def auto_reply_marked(headers: Mapping[str, str]) -> bool:
-    """True when the headers themselves mark an auto-responder (for the rep's own mail)."""
-    return any(s.kind == AUTO_REPLY for s in matching_signatures(headers) if not s.weak)
+    """True when the headers themselves mark machine-written mail of the rep's own: any
+    Auto-Submitted other than "no", or an auto-responder's marker (their vacation reply)."""
+    return any(s.kind == AUTO_REPLY or s.id in _AUTO_SUBMITTED
+               for s in matching_signatures(headers) if not s.weak)
 
 
 # ----- the return date an out-of-office subject gives ---------------------------------------
