@@ -79,6 +79,15 @@ class Signature:
     source: str
     when: tuple[_Condition, ...]
 
+    @property
+    def needs(self) -> tuple[str, ...]:
+        """Header names that must be present (checked first: most mail has none of them)."""
+        return tuple(c.header for c in self.when if c.header is not None)
+
+    @property
+    def needs_mime(self) -> bool:
+        return any(c.mime is not None for c in self.when)
+
 
 def _condition(raw: Mapping[str, Any]) -> _Condition:
     def rx(key: str) -> re.Pattern[str] | None:
@@ -106,6 +115,15 @@ SIGNATURES: tuple[Signature, ...] = tuple(
     )
     for s in _DATA["headers"]
 )
+# Most mail carries none of the marker headers: look only at the signatures whose first
+# header is present (plus the few that test the sender or the MIME type).
+_ORDER = {s.id: i for i, s in enumerate(SIGNATURES)}
+_HEADERLESS = tuple((s, s.needs, s.needs_mime) for s in SIGNATURES if not s.needs)
+_BY_HEADER: dict[str, list[tuple[Signature, tuple[str, ...], bool]]] = {}
+for _signature in SIGNATURES:
+    if _signature.needs:
+        _BY_HEADER.setdefault(_signature.needs[0], []).append(
+            (_signature, _signature.needs, _signature.needs_mime))
 _PRIORITY = {kind: i for i, kind in enumerate(_DATA["kinds_by_priority"])}
 _ROBOTS = frozenset(_DATA["robot_local_parts"])
 _NULL_FROM = re.compile(r"^\s*(\"[^\"]*\"|[^<>\"]*)?\s*<\s*>\s*$")
@@ -180,6 +198,12 @@ def _from_kind(raw: str | None) -> str | None:
     """'null' for a null sender, 'robot' for a robot address, else None."""
     if raw is None:
         return None
+    return _from_kind_of(raw)
+
+
+@lru_cache(maxsize=4096)
+def _from_kind_of(raw: str) -> str | None:
+    # The same few From values repeat across a mailbox; parsing them is the slow part.
     if not raw.strip() or _NULL_FROM.match(raw):
         return "null"
     try:
@@ -193,11 +217,11 @@ def _from_kind(raw: str | None) -> str | None:
     return None
 
 
-def _holds(condition: _Condition, headers: Mapping[str, str], mime: str) -> bool:
+def _holds(condition: _Condition, headers: Mapping[str, str], mimes: tuple[str, ...]) -> bool:
     if condition.sender is not None:
         return _from_kind(headers.get("from")) == condition.sender
     if condition.mime is not None:
-        return any(condition.mime.search(m) for m in _mimes(headers, mime))
+        return any(condition.mime.search(m) for m in mimes)
     if condition.header is None or condition.header not in headers:
         return False
     value = headers[condition.header]
@@ -227,15 +251,29 @@ PERSON = Verdict(None)
 
 def matching_signatures(headers: Mapping[str, str], mime: str = "") -> list[Signature]:
     """The header signatures that hold for prepared (lower-cased) headers."""
-    return [s for s in SIGNATURES if all(_holds(c, headers, mime) for c in s.when)]
+    mimes = _mimes(headers, mime)
+    candidates = list(_HEADERLESS)
+    for name in headers.keys() & _BY_HEADER.keys():
+        candidates.extend(_BY_HEADER[name])
+    found = []
+    for signature, needs, needs_mime in candidates:
+        if needs_mime and not mimes:
+            continue
+        if not all(name in headers for name in needs):
+            continue
+        if all(_holds(c, headers, mimes) for c in signature.when):
+            found.append(signature)
+    found.sort(key=lambda s: _ORDER[s.id])
+    return found
 
 
 def _is_calendar(headers: Mapping[str, str], mime: str, subject: str, family: str | None) -> bool:
-    if any(_REPLY_METHOD.search(m) for m in _mimes(headers, mime)):
+    mimes = _mimes(headers, mime)
+    if any(_REPLY_METHOD.search(m) for m in mimes):
         return True
     if family != CALENDAR:
         return False
-    if any(_holds(c, headers, mime) for c in _CALENDAR_STRUCTURE):
+    if any(_holds(c, headers, mimes) for c in _CALENDAR_STRUCTURE):
         return True
     return bool(_GOOGLE_CALENDAR_SHAPE.search(subject))
 
