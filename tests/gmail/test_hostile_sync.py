@@ -169,3 +169,29 @@ def test_hostile_messages_never_fail_a_sync_and_later_answers_are_seen(hostile_a
             quiet = s.scalar(select(ThreadState).where(ThreadState.gmail_thread_id == "quiet"))
             assert quiet is not None
             assert quiet.kind is None and quiet.reply_owed_since is not None
+
+
+def test_the_hostile_set_as_a_mailbox_file_scans(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`stepback scan --mailbox` accepts every file Gmail's API could have produced."""
+    import json
+
+    from server.cli import main
+
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(hostile_mailbox()), encoding="utf-8")
+    capsys.readouterr()
+    code = main(["scan", "--mailbox", str(path), "--now", NOW.isoformat(), "--threshold", "3",
+                 "--format", "json"])
+    captured = capsys.readouterr()
+    assert code in (0, None), captured.err
+    out = json.loads(captured.out)
+    silent = {row["threadId"] for row in out["silent"]}
+    owed = {row["threadId"] for row in out["replyOwed"]}
+    # No usable address, a null sender, a bounce: the rep's message is still unanswered.
+    assert {"h000", "h001", "h002", "h003", "h004", "h008", "h009", "h011", "h014", "h015"} <= silent
+    # People with odd but usable addresses did answer.
+    assert {"h005", "h006", "h007", "h010", "h012", "h013"} <= owed
+    for row in out["silent"] + out["replyOwed"]:
+        assert len(row["prospect"]["email"]) <= 320
