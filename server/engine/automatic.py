@@ -267,25 +267,32 @@ def matching_signatures(headers: Mapping[str, str], mime: str = "") -> list[Sign
     return found
 
 
-def _is_calendar(headers: Mapping[str, str], mime: str, subject: str, family: str | None) -> bool:
+def _is_calendar(headers: Mapping[str, str], mime: str, subject: str, family: str | None,
+                 parts: tuple[str, ...]) -> bool:
     mimes = _mimes(headers, mime)
     if any(_REPLY_METHOD.search(m) for m in mimes):
         return True
     if family != CALENDAR:
         return False
-    if any(_holds(c, headers, mimes) for c in _CALENDAR_STRUCTURE):
+    if any(_holds(c, headers, mimes + parts) for c in _CALENDAR_STRUCTURE):
         return True
     return bool(_GOOGLE_CALENDAR_SHAPE.search(subject))
 
 
-def classify(headers: Mapping[str, str], mime: str = "", subject: str | None = None) -> Verdict:
-    """Judge one inbound message from its lower-cased headers (and payload MIME type)."""
+def classify(
+    headers: Mapping[str, str],
+    mime: str = "",
+    subject: str | None = None,
+    parts: tuple[str, ...] = (),
+) -> Verdict:
+    """Judge one inbound message from its lower-cased headers, its payload MIME type and the
+    MIME types of its parts (when Gmail lists them)."""
     subject = headers.get("subject", "") if subject is None else subject
     family, decisive = subject_signal(subject)
     hits = matching_signatures(headers, mime)
     strong = [s for s in hits if not s.weak]
     kinds = {s.kind for s in strong}
-    if not kinds & {BOUNCE, REPORT} and _is_calendar(headers, mime, subject, family):
+    if not kinds & {BOUNCE, REPORT} and _is_calendar(headers, mime, subject, family, parts):
         return Verdict(CALENDAR, tuple(s.id for s in strong))
     if family == CALENDAR:
         family = None

@@ -149,9 +149,27 @@ def mime_type_of(message: Mapping[str, Any]) -> str:
     return mime if isinstance(mime, str) else ""
 
 
-def verdict_in(headers: Headers, mime: str = "") -> Verdict:
+def part_types_of(message: Mapping[str, Any], limit: int = 50) -> tuple[str, ...]:
+    """MIME types of the payload's parts, nested ones too (at most `limit`), if Gmail sent any."""
+    found: list[str] = []
+    payload = message.get("payload") if isinstance(message, Mapping) else None
+    stack = list(payload.get("parts") or []) if isinstance(payload, Mapping) else []
+    while stack and len(found) < limit:
+        part = stack.pop()
+        if not isinstance(part, Mapping):
+            continue
+        mime = part.get("mimeType")
+        if isinstance(mime, str) and mime:
+            found.append(mime)
+        children = part.get("parts")
+        if isinstance(children, list):
+            stack.extend(children[:limit])
+    return tuple(found)
+
+
+def verdict_in(headers: Headers, mime: str = "", parts: tuple[str, ...] = ()) -> Verdict:
     """Who wrote a message (a person, or which kind of machine), from its prepared headers."""
-    return classify(headers, mime, decode_words(headers.get("subject", "")))
+    return classify(headers, mime, decode_words(headers.get("subject", "")), parts)
 
 
 def is_automatic(message: Mapping[str, Any]) -> bool:

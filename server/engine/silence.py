@@ -15,6 +15,7 @@ from .headers import (
     headers_of,
     mime_type_of,
     parse_addresses,
+    part_types_of,
     sender_in,
     verdict_in,
 )
@@ -124,7 +125,7 @@ def _read_message(message: Mapping[str, Any], ctx: MailboxContext) -> _Message:
         role = AUTO if auto_response_in(headers) else OURS
         auto_kind = AUTO_REPLY if role == AUTO else None
     else:
-        verdict = verdict_in(headers, mime_type_of(message))
+        verdict = verdict_in(headers, mime_type_of(message), part_types_of(message))
         if verdict.automatic:
             role, auto_kind = AUTO, verdict.kind
             if verdict.kind == BOUNCE:

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from server.engine.headers import part_types_of
 from server.engine.model import MailboxContext
 from server.engine.silence import analyze_thread
 from server.gmail.client import (
@@ -86,6 +87,9 @@ def compact_thread(thread: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]
         mime = (message.get("payload") or {}).get("mimeType")
         if isinstance(mime, str) and mime:
             stored["payload"]["mimeType"] = clean_text(mime, 256)  # multipart/report etc.
+        parts = part_types_of(message, limit=20)
+        if parts:  # only their MIME types: a text/calendar part marks a meeting response
+            stored["payload"]["parts"] = [{"mimeType": clean_text(p, 256)} for p in parts]
         kept.append(stored)
     return {"id": tid, "historyId": str(thread.get("historyId", "")), "messages": kept}, problems
 

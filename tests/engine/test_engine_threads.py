@@ -127,3 +127,14 @@ def test_exchange_out_of_office_without_auto_submitted_is_not_an_answer():
     result = scan([thread("t", sent("a", MON, to=[PAT]), oof)], CTX, MON + 9 * DAY, Threshold(3))
     assert [v.facts.thread_id for v in result.silent] == ["t"]
     assert result.reply_owed == ()
+
+
+def test_a_calendar_part_listed_by_gmail_marks_a_meeting_response():
+    accepted = received("b", MON + DAY, PAT, subject="Tentative: Demo")
+    accepted["payload"]["mimeType"] = "multipart/alternative"
+    accepted["payload"]["parts"] = [{"partId": "0", "mimeType": "text/plain"},
+                                    {"partId": "1", "mimeType": "text/calendar"}]
+    facts = facts_of(sent("a", MON, to=[PAT], subject="Demo"), accepted)
+    assert not facts.candidate and facts.reply_owed_since is None
+    person = received("c", MON + DAY, PAT, subject="Tentative: Demo")
+    assert facts_of(sent("a", MON, to=[PAT]), person).reply_owed_since == MON + DAY
