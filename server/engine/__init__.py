@@ -1,13 +1,17 @@
 """Pure silence rules over Gmail thread metadata: no Flask, no I/O, no database."""
 
+from .automatic import METADATA_HEADERS, Verdict, classify
 from .calendar import business_days_between, days_between
 from .headers import header, is_automatic, parse_addresses
 from .model import (
+    AWAY,
+    BOUNCED,
     CHASING,
     NO_REPLY_YET,
     QUIET_AFTER_OURS,
     SINGLE_CONTACT,
     WENT_SILENT,
+    AwayNote,
     MailboxContext,
     Person,
     ReplyOwedVerdict,
@@ -29,11 +33,15 @@ from .silence import (
 )
 
 __all__ = [
+    "AWAY",
+    "BOUNCED",
     "CHASING",
+    "METADATA_HEADERS",
     "NO_REPLY_YET",
     "QUIET_AFTER_OURS",
     "SINGLE_CONTACT",
     "WENT_SILENT",
+    "AwayNote",
     "MailboxContext",
     "Person",
     "ReplyOwedVerdict",
@@ -42,8 +50,10 @@ __all__ = [
     "ThreadFacts",
     "Threshold",
     "Warning",
+    "Verdict",
     "analyze_thread",
     "business_days_between",
+    "classify",
     "days_between",
     "default_context",
     "domain_sender_index",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -14,6 +14,8 @@ import holidays
 CHASING = "chasing"
 SINGLE_CONTACT = "single_contact"
 QUIET_AFTER_OURS = "quiet_after_ours"
+BOUNCED = "bounced"
+AWAY = "away"
 
 WENT_SILENT = "went_silent"
 NO_REPLY_YET = "no_reply_yet"
@@ -134,6 +136,15 @@ class Warning:  # shadows the builtin on purpose: the public API names it so
 
 
 @dataclass(frozen=True)
+class AwayNote:
+    """A prospect's out-of-office seen in the thread: when, from whom, back when (if said)."""
+
+    seen_at: datetime
+    email: str
+    until: date | None = None
+
+
+@dataclass(frozen=True)
 class ThreadFacts:
     """Time-independent analysis of one thread."""
 
@@ -155,6 +166,10 @@ class ThreadFacts:
     # Longest time the prospect side took to answer one of our runs in this thread;
     # quiet_after_ours compares the current silence against it.
     longest_reply_gap: timedelta | None = None
+    # The prospect's newest out-of-office since the last answer (the silence clock still runs).
+    away: AwayNote | None = None
+    # Addresses a bounce since the last answer named as failed.
+    bounced: tuple[str, ...] = ()
 
     @property
     def candidate(self) -> bool:

@@ -7,18 +7,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .automatic import AUTO_REPLY, BOUNCE, CALENDAR, return_date
 from .calendar import as_utc, business_days_between, days_between
 from .headers import (
     auto_response_in,
-    automatic_in,
     decode_words,
     headers_of,
+    mime_type_of,
     parse_addresses,
+    part_types_of,
     sender_in,
+    verdict_in,
 )
 from .model import (
     NO_REPLY_YET,
     WENT_SILENT,
+    AwayNote,
     MailboxContext,
     Person,
     ReplyOwedVerdict,
@@ -29,7 +33,13 @@ from .model import (
     Warning,
 )
 from .report import scan_to_json, scan_to_table
-from .warnings import chasing_warning, single_contact_warning, with_time_warnings
+from .warnings import (
+    away_warning,
+    bounce_warning,
+    chasing_warning,
+    single_contact_warning,
+    with_time_warnings,
+)
 
 __all__ = [
     "analyze_thread",
@@ -41,7 +51,10 @@ __all__ = [
     "silence_verdict",
 ]
 
-IGNORED_LABELS = frozenset({"DRAFT", "SPAM", "TRASH"})
+# Drafts are never mail that happened. Trash still counts (the rep binned a "not interested",
+# which is an answer); Spam counts only from the prospect's side (see considered_messages).
+IGNORED_LABELS = frozenset({"DRAFT"})
+SPAM = "SPAM"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # Roles a considered message can play.
@@ -49,6 +62,7 @@ OURS = "ours"  # SENT by the rep (any alias), written by a person
 ANSWER = "answer"  # inbound, from an external address, not automatic
 INTERNAL = "internal"  # inbound from a colleague or the rep, or without a usable sender
 AUTO = "auto"  # automatic inbound, or the rep's own auto-responder
+CALENDARED = "calendar"  # a meeting response: ends a silence, never owes a reply
 
 
 @dataclass(frozen=True)
@@ -60,6 +74,9 @@ class _Message:
     external_to: tuple[Person, ...]
     external_cc: tuple[Person, ...]
     subject: str
+    auto_kind: str | None = None  # which machine wrote an AUTO message (automatic.py kinds)
+    failed: tuple[str, ...] = ()  # addresses a bounce names (X-Failed-Recipients)
+    spam: bool = False
 
     @property
     def at(self) -> datetime:
@@ -101,14 +118,26 @@ def _read_message(message: Mapping[str, Any], ctx: MailboxContext) -> _Message:
     headers = headers_of(message)
     frm = sender_in(headers)
     to, cc = parse_addresses(headers.get("to")), parse_addresses(headers.get("cc"))
+    subject = decode_words(headers.get("subject", ""))
+    auto_kind: str | None = None
+    failed: tuple[str, ...] = ()
     if "SENT" in labels:
         role = AUTO if auto_response_in(headers) else OURS
-    elif automatic_in(headers):
-        role = AUTO
-    elif frm is not None and not ctx.is_internal(frm.email):
-        role = ANSWER
+        auto_kind = AUTO_REPLY if role == AUTO else None
     else:
-        role = INTERNAL
+        verdict = verdict_in(headers, mime_type_of(message), part_types_of(message))
+        if verdict.automatic:
+            role, auto_kind = AUTO, verdict.kind
+            if verdict.kind == BOUNCE:
+                failed = tuple(p.email for p in parse_addresses(headers.get("x-failed-recipients")))
+        elif frm is not None and ctx.is_internal(frm.email):
+            role = INTERNAL
+        elif verdict.kind == CALENDAR and frm is not None:
+            role = CALENDARED
+        elif frm is not None:
+            role = ANSWER
+        else:
+            role = INTERNAL
     raw_id = message.get("id")
     return _Message(
         id=raw_id if isinstance(raw_id, str) else "",
@@ -117,7 +146,10 @@ def _read_message(message: Mapping[str, Any], ctx: MailboxContext) -> _Message:
         sender=frm,
         external_to=tuple(p for p in to if not ctx.is_internal(p.email)),
         external_cc=tuple(p for p in cc if not ctx.is_internal(p.email)),
-        subject=decode_words(headers.get("subject", "")),
+        subject=subject,
+        auto_kind=auto_kind,
+        failed=failed,
+        spam=SPAM in labels,
     )
 
 
@@ -129,8 +161,18 @@ def _messages(thread: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def considered_messages(thread: Mapping[str, Any], ctx: MailboxContext) -> list[_Message]:
-    """Return the thread's messages that count, oldest first (internalDate, then id)."""
+    """Return the thread's messages that count, oldest first (internalDate, then id).
+
+    Mail in Spam counts only when it comes from a domain the rep wrote to in this thread
+    (Gmail's filter misjudged the prospect); other Spam is not part of the conversation.
+    """
     read = [_read_message(m, ctx) for m in _messages(thread)]
+    if any(m.spam for m in read):
+        ours = {_domain(p.email) for m in read if m.role == OURS and not m.spam
+                for p in (*m.external_to, *m.external_cc)}
+        read = [m for m in read
+                if not m.spam or (m.role != OURS and m.sender is not None
+                                  and _domain(m.sender.email) in ours)]
     read.sort(key=lambda m: (m.millis, m.id))
     return read
 
@@ -193,25 +235,33 @@ def _facts(
     messages: list[_Message],
     domain_senders: Mapping[str, frozenset[str]] | None,
 ) -> ThreadFacts:
-    answers = [i for i, m in enumerate(messages) if m.role == ANSWER]
+    # A calendar response ends a silence like an answer does (but never owes a reply).
+    answers = [i for i, m in enumerate(messages) if m.role in (ANSWER, CALENDARED)]
     after = answers[-1] + 1 if answers else 0
     run = [m for m in messages[after:] if m.role == OURS and (m.external_to or m.external_cc)]
     external_senders = tuple(
         sorted({m.sender.email for m in messages if m.role == ANSWER and m.sender})
     )
+    since_answer = messages[after:]
+    bounces = [m for m in since_answer if m.role == AUTO and m.auto_kind == BOUNCE]
+    dead = {email for m in bounces for email in m.failed}
 
     kind: str | None = None
     prospect: Person | None = None
     if run:
         kind = WENT_SILENT if answers else NO_REPLY_YET
         newest = run[-1]
-        prospect = _named((newest.external_to or newest.external_cc)[0], messages)
+        recipients = newest.external_to or newest.external_cc
+        # Never point the rep at an address that bounced when a live recipient is there.
+        live = [p for p in (*newest.external_to, *newest.external_cc) if p.email not in dead]
+        prospect = _named((live or list(recipients))[0], messages)
     prospect_domain = _domain(prospect.email) if prospect else None
+    away = _away(since_answer, prospect_domain) if run else None
 
     # Reply owed: the newest message written by a person is an answer from outside.
     owed_since: datetime | None = None
     owed_from: Person | None = None
-    people = [m for m in messages if m.role != AUTO]
+    people = [m for m in messages if m.role not in (AUTO, CALENDARED)]
     if people and people[-1].role == ANSWER:
         owed_since = people[-1].at
         owed_from = _named(people[-1].sender, messages) if people[-1].sender else None
@@ -220,6 +270,12 @@ def _facts(
     chase = chasing_warning(len(run))
     if chase:
         warnings.append(chase)
+    if run and bounces:
+        addressed = {p.email for m in run for p in (*m.external_to, *m.external_cc)}
+        warnings.append(bounce_warning(sorted(dead & addressed) or sorted(dead),
+                                       prospect, len(addressed)))
+    if away is not None:
+        warnings.append(away_warning(away))
     if prospect_domain:
         senders = set(external_senders)
         if domain_senders is not None:
@@ -246,7 +302,24 @@ def _facts(
         message_count=len(messages),
         warnings=tuple(warnings),
         longest_reply_gap=max(gaps) if gaps else None,
+        away=away,
+        bounced=tuple(sorted(dead)),
     )
+
+
+def _away(messages: list[_Message], prospect_domain: str | None) -> AwayNote | None:
+    """The newest out-of-office from the prospect's side among `messages`, as a fact."""
+    for message in reversed(messages):
+        if message.role != AUTO or message.auto_kind != AUTO_REPLY or message.sender is None:
+            continue
+        if prospect_domain and _domain(message.sender.email) != prospect_domain:
+            continue
+        return AwayNote(
+            seen_at=message.at,
+            email=message.sender.email,
+            until=return_date(message.subject, message.at),
+        )
+    return None
 
 
 def _index(read: Iterable[list[_Message]]) -> dict[str, frozenset[str]]:

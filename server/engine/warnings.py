@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from .calendar import as_utc
 from .model import (
+    AWAY,
+    BOUNCED,
     CHASING,
     QUIET_AFTER_OURS,
     SINGLE_CONTACT,
     WENT_SILENT,
+    AwayNote,
+    Person,
     ThreadFacts,
     Warning,
 )
@@ -54,6 +58,35 @@ def single_contact_warning(domain: str | None, senders: Iterable[str]) -> Warnin
             "They may not be the one who decides."
         ),
         count=1,
+    )
+
+
+def bounce_warning(dead: list[str], prospect: Person | None, recipients: int) -> Warning:
+    """Say that an address bounced, and never suggest writing to it again."""
+    if prospect is not None and prospect.email not in dead and (dead or recipients > 1):
+        named = f" ({', '.join(dead)})" if dead else ""
+        text = (f"One address bounced{named}. Write to {prospect.email}, who still receives "
+                "your mail, not to the address that bounced.")
+    elif dead:
+        text = (f"Your message to {', '.join(dead)} bounced: the address does not work. "
+                "Find another way to reach them before writing again.")
+    else:
+        text = ("A message in this thread bounced. Check which address failed before "
+                "writing again.")
+    return Warning(code=BOUNCED, message=text, count=max(1, len(dead)))
+
+
+def _day(moment: date) -> str:
+    return f"{moment:%b} {moment.day}"
+
+
+def away_warning(note: AwayNote) -> Warning:
+    """The prospect's out-of-office as a fact: when it came and when they are back."""
+    back = f" until {_day(note.until)}" if note.until else ""
+    return Warning(
+        code=AWAY,
+        message=(f"Auto-reply on {_day(note.seen_at.date())}: away{back}. The silence clock "
+                 "keeps running; plan a get-back after their return instead of a chase."),
     )
 
 

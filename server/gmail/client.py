@@ -22,28 +22,16 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest
 
+from server.engine.automatic import METADATA_HEADERS as AUTOMATIC_METADATA_HEADERS
+
 log = logging.getLogger(__name__)
 
 METADATA_SCOPE = "https://www.googleapis.com/auth/gmail.metadata"
 SCOPES = (METADATA_SCOPE, "openid", "https://www.googleapis.com/auth/userinfo.email")
 
-# Only the headers the engine reads: addresses, subject, date and automatic-mail markers.
-METADATA_HEADERS = (
-    "From",
-    "To",
-    "Cc",
-    "Subject",
-    "Date",
-    "Auto-Submitted",
-    "X-Autoreply",
-    "X-Autorespond",
-    "X-Autoresponse",
-    "Precedence",
-    "List-Id",
-    "List-Unsubscribe",
-    "Content-Type",
-    "X-Failed-Recipients",
-)
+# Only the headers the engine reads (addresses, subject and every automatic-mail marker); the
+# list lives next to the signatures it serves, so a new signature is always requested.
+METADATA_HEADERS = AUTOMATIC_METADATA_HEADERS
 
 BATCH_SIZE = 50  # Google's recommended ceiling for Gmail batches
 RETRY_STATUSES = {429, 500, 502, 503, 504}

@@ -34,7 +34,10 @@ class IntString(fields.Field):
 
 
 def address_problem(value: str) -> str | None:
-    """Return why an address-list header value is unusable, or None when it parses."""
+    """Return why an address-list header value is unusable, or None when it parses.
+
+    A diagnostic only (for people looking at a file): nothing is refused because of it.
+    """
     pairs = getaddresses([value])
     group_syntax = ":" in value and ";" in value  # e.g. "undisclosed-recipients:;"
     for _name, addr in pairs:
@@ -69,21 +72,10 @@ class MessagePartSchema(_Lenient):
     headers = fields.List(fields.Nested(HeaderSchema), load_default=list)
     parts = fields.List(fields.Nested(lambda: MessagePartSchema()))
 
-    @validates_schema
-    def _addresses_parse(self, data: dict[str, Any], **kwargs: Any) -> None:
-        problems: dict[int, dict[str, list[str]]] = {}
-        for index, header in enumerate(data.get("headers", [])):
-            name = header["name"].lower()
-            if name not in ADDRESS_HEADERS:
-                continue
-            if name == "from" and not header["value"].strip():
-                problem: str | None = "The From header is empty."
-            else:
-                problem = address_problem(header["value"])
-            if problem:
-                problems[index] = {"value": [problem]}
-        if problems:
-            raise ValidationError({"headers": problems})
+    # No check of the address headers: Gmail's answers are the real world. A null sender
+    # (`MAILER-DAEMON <>`), a group, an over-long or unparseable entry is "no usable address"
+    # for the engine (server/engine/headers.py), never a reason to skip a message or refuse a
+    # mailbox file.
 
 
 class MessageSchema(_Lenient):

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from server.engine.headers import part_types_of
 from server.engine.model import MailboxContext
 from server.engine.silence import analyze_thread
 from server.gmail.client import (
@@ -29,6 +30,7 @@ from server.gmail.client import (
     HistoryExpired,
 )
 from server.gmail.schemas import validate_message
+from server.store.limits import HEADER, clean_text, clip, column_length
 from server.store.models import Mailbox, SyncLock, ThreadState, utcnow
 
 log = logging.getLogger(__name__)
@@ -68,20 +70,27 @@ def compact_thread(thread: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]
             mid = raw.get("id", "?") if isinstance(raw, Mapping) else "?"
             problems.append(f"thread {tid}: message {mid}: {error}")
             continue
+        # Stored bounded and clean (no NUL/control characters), the same on SQLite and
+        # PostgreSQL: a stranger's header can never make the write fail.
         headers = [
-            {"name": h["name"], "value": h["value"]}
+            {"name": h["name"], "value": clean_text(h["value"], HEADER)}
             for h in (message.get("payload") or {}).get("headers") or []
             if str(h.get("name", "")).lower() in KEPT_HEADERS
         ]
-        kept.append(
-            {
-                "id": message["id"],
-                "threadId": message.get("threadId", tid),
-                "labelIds": list(message.get("labelIds") or []),
-                "internalDate": str(message["internalDate"]),
-                "payload": {"headers": headers},
-            }
-        )
+        stored: dict[str, Any] = {
+            "id": clean_text(message["id"], 256),
+            "threadId": clean_text(message.get("threadId", tid), 256),
+            "labelIds": [clean_text(label, 256) for label in message.get("labelIds") or []],
+            "internalDate": str(message["internalDate"])[:20],
+            "payload": {"headers": headers},
+        }
+        mime = (message.get("payload") or {}).get("mimeType")
+        if isinstance(mime, str) and mime:
+            stored["payload"]["mimeType"] = clean_text(mime, 256)  # multipart/report etc.
+        parts = part_types_of(message, limit=20)
+        if parts:  # only their MIME types: a text/calendar part marks a meeting response
+            stored["payload"]["parts"] = [{"mimeType": clean_text(p, 256)} for p in parts]
+        kept.append(stored)
     return {"id": tid, "historyId": str(thread.get("historyId", "")), "messages": kept}, problems
 
 
@@ -95,6 +104,8 @@ def store_thread(
 ) -> list[str]:
     """Analyse one fetched thread and upsert its state; return problems with its messages."""
     compact, problems = compact_thread(thread)
+    if len(compact["id"]) > column_length(ThreadState.gmail_thread_id) or not compact["id"]:
+        return [*problems, f"thread {compact['id'][:80]!r}: unusable thread id; skipped"]
     facts = analyze_thread(compact, ctx)
     row = session.scalar(
         select(ThreadState).where(
@@ -106,22 +117,26 @@ def store_thread(
             org_id=mailbox.org_id, mailbox_id=mailbox.id, gmail_thread_id=compact["id"]
         )
         session.add(row)
-    row.history_id = compact["historyId"] or None
-    row.subject = facts.subject
+    history = compact["historyId"]
+    fits = history.isdigit() and len(history) <= column_length(ThreadState.history_id)
+    row.history_id = history if fits else None
+    row.subject = clip(ThreadState.subject, facts.subject) or ""
     row.messages = compact["messages"]
     row.participants = sorted(_participants(compact))
     row.kind = facts.kind
     row.silent_since = facts.silent_since
     row.unanswered_count = facts.unanswered_count
-    row.prospect_email = (
+    row.prospect_email = clip(
+        ThreadState.prospect_email,
         facts.prospect.email
         if facts.prospect
-        else (facts.reply_owed_from.email if facts.reply_owed_from else None)
+        else (facts.reply_owed_from.email if facts.reply_owed_from else None),
     )
-    row.prospect_name = (
+    row.prospect_name = clip(
+        ThreadState.prospect_name,
         facts.prospect.name
         if facts.prospect
-        else (facts.reply_owed_from.name if facts.reply_owed_from else None)
+        else (facts.reply_owed_from.name if facts.reply_owed_from else None),
     )
     row.reply_owed_since = facts.reply_owed_since
     row.last_message_at = facts.last_message_at

@@ -7,7 +7,8 @@ name is kept as text and only ever inserted as text.
 from __future__ import annotations
 
 import re
-from email.header import decode_header, make_header
+
+from server.engine.headers import decode_words
 
 # Consumer mail providers: their domain says nothing about the prospect's company.
 FREE_MAIL_DOMAINS: frozenset[str] = frozenset({
@@ -42,13 +43,13 @@ _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 
 
 def _decode(value: str) -> str:
-    """Decode RFC 2047 encoded words if a raw header slipped through."""
+    """Decode RFC 2047 encoded words if a raw header slipped through; never raises.
+
+    A broken word such as "=?utf-8?b?A?=" (HeaderParseError) is kept as written.
+    """
     if "=?" not in value:
         return value
-    try:
-        return str(make_header(decode_header(value)))
-    except (ValueError, LookupError, UnicodeError):
-        return value
+    return decode_words(value)
 
 
 def _tidy_case(word: str) -> str:

@@ -11,6 +11,7 @@ CHASING_COUNT = 3
 CHASING = "chasing"
 SINGLE_CONTACT = "single_contact"
 QUIET_AFTER_OURS = "quiet_after_ours"
+AWAY = "away"  # the prospect's out-of-office: agree a date after their return, never chase
 
 
 def _went_silent(codes: frozenset[str], unanswered: int) -> list[str]:
@@ -49,6 +50,8 @@ def suggest_plays(state: str, warning_codes: Iterable[str] = (),
     if isinstance(warning_codes, str):
         warning_codes = (warning_codes,)
     codes = frozenset(warning_codes)
+    if state in ("went_silent", "no_reply_yet") and AWAY in codes:
+        return ["getback_date", "cold_file"]
     if state == "went_silent":
         return _went_silent(codes, unanswered_count)
     if state == "no_reply_yet":

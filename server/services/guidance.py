@@ -549,7 +549,7 @@ def finish_guidance(
     slot = (
         as_utc(proposed_at)
         if proposed_at is not None
-        else _slot(now, tz, business_days=GETBACK_BUSINESS_DAYS)
+        else _after_return(facts, now, tz) or _slot(now, tz, business_days=GETBACK_BUSINESS_DAYS)
     )
     revisit = _slot(now, tz, days=COLD_FILE_DAYS)
     plays: list[RenderedPlay] = []
@@ -591,6 +591,19 @@ def finish_guidance(
         reply_owed_since=facts.reply_owed_since if facts is not None else None,
         suggested=suggested,
     )
+
+
+def _after_return(facts: ThreadFacts | None, now: datetime, tz: str) -> datetime | None:
+    """A get-back slot after the prospect's return: the business day after the date their
+    out-of-office names, else a week after it arrived (never in the past)."""
+    if facts is None or facts.away is None:
+        return None
+    away = facts.away
+    back = away.until + timedelta(days=1) if away.until else away.seen_at.date() + timedelta(7)
+    today = as_utc(now).astimezone(zone(tz)).date()
+    if back <= today:
+        return _slot(now, tz, business_days=1)
+    return _slot_from(back, tz, 0, 0)
 
 
 def compose_guidance(

@@ -16,6 +16,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 EMAIL = 320  # RFC 5321: 64 local part + @ + 255 domain
 TEXT = 10_000  # our cap for unbounded Text columns holding Gmail-derived text (subject, names)
+HEADER = 4_000  # one stored header value inside a thread's JSON (Gmail allows far longer)
 
 # C0/C1 control characters other than tab/newline, and NUL (PostgreSQL refuses NUL in text).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")

@@ -109,16 +109,38 @@ def test_rule_message_from_rep_without_sent_label_is_not_outbound():
     assert facts.reply_owed_since is None
 
 
-@pytest.mark.parametrize("label", ["DRAFT", "SPAM", "TRASH"])
-def test_rule_drafts_spam_and_trash_are_ignored_entirely(label):
+def test_rule_drafts_are_ignored_entirely():
     base = [sent("a", MON, to=[PAT]), received("b", MON + DAY, PAT)]
-    ignored_ours = sent("c", MON + 2 * DAY, to=[PAT], labels=[label])
-    ignored_theirs = received("d", MON + 3 * DAY, PAT, labels=[label])
+    ignored_ours = sent("c", MON + 2 * DAY, to=[PAT], labels=["DRAFT"])
+    ignored_theirs = received("d", MON + 3 * DAY, PAT, labels=["DRAFT"])
     plain = facts_of(*base)
     noisy = facts_of(*base, ignored_ours, ignored_theirs)
     assert noisy == plain
     assert noisy.message_count == 2
     assert noisy.reply_owed_since == MON + DAY
+
+
+def test_rule_an_answer_the_rep_moved_to_trash_still_counts():
+    # The rep binned a "not interested": that is still the prospect's answer.
+    facts = facts_of(sent("a", MON, to=[PAT]), received("b", MON + DAY, PAT, labels=["TRASH"]))
+    assert not facts.candidate
+    assert facts.answer_count == 1
+    assert facts.reply_owed_since == MON + DAY
+
+
+def test_rule_an_answer_in_spam_from_the_prospects_domain_counts():
+    colleague = "Lee <lee@buyer.com>"
+    facts = facts_of(sent("a", MON, to=[PAT]), received("b", MON + DAY, colleague, labels=["SPAM"]))
+    assert not facts.candidate
+    assert facts.answer_count == 1
+
+
+def test_rule_other_spam_is_not_part_of_the_conversation():
+    stranger = received("b", MON + DAY, "Win <prize@lottery.example>", labels=["SPAM"])
+    facts = facts_of(sent("a", MON, to=[PAT]), stranger)
+    assert facts.kind == NO_REPLY_YET
+    assert facts.message_count == 1
+    assert facts.reply_owed_since is None
 
 
 def test_rule_a_draft_reply_does_not_cancel_reply_owed():

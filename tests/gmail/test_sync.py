@@ -129,7 +129,9 @@ def test_sync_keeps_only_metadata_never_bodies_or_snippets(app: Any, rep: int, e
     for row in stored(app).values():
         for m in row.messages:
             assert set(m) == {"id", "threadId", "labelIds", "internalDate", "payload"}
-            assert set(m["payload"]) == {"headers"}
+            # MIME types only: multipart/report tells a report, text/calendar a meeting reply.
+            assert set(m["payload"]) <= {"headers", "mimeType", "parts"}
+            assert all(set(p) == {"mimeType"} for p in m["payload"].get("parts", []))
             assert {h["name"].lower() for h in m["payload"]["headers"]} <= allowed
 
 
