@@ -18,7 +18,7 @@ from server.engine.model import Person, ThreadFacts
 from server.engine.silence import analyze_thread
 from server.plays import company_from, format_slot
 from server.services.getbacks import list_getbacks
-from server.services.guidance import _judge, _who
+from server.services.guidance import judge, who_phrase
 from server.services.scan import as_thread, scan_user
 from server.store.models import GetBack, ThreadState, User
 from server.store.settings import RepSettings, rep_settings
@@ -92,8 +92,8 @@ def _waited(hours: float) -> str:
 
 def _sentence(facts: ThreadFacts, who_: Person | None, settings: RepSettings, now: datetime) -> str:
     company = company_from(who_.email) if who_ else ""
-    judged = _judge(
-        facts, settings, now, _who(who_, company), None, settings.locale, settings.timezone
+    judged = judge(
+        facts, settings, now, who_phrase(who_, company), None, settings.locale, settings.timezone
     )
     return judged.sentence
 

@@ -220,7 +220,7 @@ def _slot_from(today: date, tz: str, business_days: int, days: int) -> datetime:
     return as_utc(datetime.combine(local, time(SLOT_HOUR), tzinfo=zone(tz)))
 
 
-def _who(prospect: Person | None, company: str) -> str:
+def who_phrase(prospect: Person | None, company: str) -> str:
     if prospect is None:
         return "This prospect"
     name = first_name_from(prospect.name, prospect.email) or prospect.email
@@ -253,7 +253,7 @@ class _Judged:
     sentence: str
 
 
-def _judge(
+def judge(
     facts: ThreadFacts,
     settings: RepSettings,
     now: datetime,
@@ -487,7 +487,7 @@ def gather_basis(
         prospect=prospect,
         getback=getback,
         company=company_from(prospect.email) if prospect else "",
-        who=_who(prospect, company_from(prospect.email) if prospect else ""),
+        who=who_phrase(prospect, company_from(prospect.email) if prospect else ""),
     )
 
 
@@ -522,9 +522,9 @@ def finish_guidance(
     company = basis.company
     who = basis.who
     if facts is not None:
-        judged = _judge(facts, settings, now, who, getback, loc, tz)
+        judged = judge(facts, settings, now, who, getback, loc, tz)
     elif getback is not None and as_utc(getback.due_at) > as_utc(now):
-        judged = _judge(_empty_facts(thread_id), settings, now, who, getback, loc, tz)
+        judged = judge(_empty_facts(thread_id), settings, now, who, getback, loc, tz)
     else:
         text = (
             f"stepback has no stored conversation with {who} yet."
