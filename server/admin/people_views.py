@@ -21,10 +21,21 @@ from server.admin.common import (
     user_label,
 )
 from server.admin.forms import Form, parse_id
+from server.auth.session import end_sessions
 from server.store.models import Team, User
 from server.store.settings import threshold_days
 
 ROLES = {"rep": "Rep", "admin": "Admin (can change these settings)"}
+# The same words whatever the reason, so the page never tells whether an address is in use
+# by another organisation (or that such an organisation exists).
+CANNOT_ADD = (
+    "{email} can't be added to this organisation. If it is right, ask the person to sign in "
+    "to stepback with it, or contact support."
+)
+
+
+def email_domain(address: str) -> str:
+    return address.rpartition("@")[2].lower()
 
 
 def person_values(user: User) -> dict[str, Any]:
@@ -79,12 +90,22 @@ def person_invite() -> Response | tuple[str, int]:
     name = form.text("name", label="Name", max_len=200)
     team = _team_choice(form, "team_id")
     if email:
+        domains = sorted({str(d).lower() for d in org().internal_domains or []})
         existing = db().scalar(select(User).where(func.lower(User.email) == email))
         if existing is not None and existing.org_id == org().id:
             form.fail("email", f"{email} is already a member of this organisation.")
+        elif email_domain(email) not in domains:
+            # An org adds only its own people: an address of another org's domain would make
+            # that person (and their mailbox) visible to this org's admins.
+            listed = ", ".join(domains) or "none yet; set them on the Organisation page"
+            form.fail(
+                "email",
+                f"Only addresses in your organisation's internal domains ({listed}) can be "
+                "added here.",
+            )
         elif existing is not None:
-            # Addresses are unique across stepback: one Google account, one organisation.
-            form.fail("email", f"{email} already belongs to another stepback organisation.")
+            # Addresses are unique across stepback; say nothing about where it is used.
+            form.fail("email", CANNOT_ADD.format(email=email))
     if not form.ok:
         typed = {k: form.raw(k) for k in ("email", "name", "team_id")}
         return _people_page(typed, form.errors, 400)
@@ -160,6 +181,9 @@ def person_save(user_id: int) -> Response | tuple[str, int]:
     old, new = changes(before, person_values(person))
     if new:
         audit("user.update", user_label(person), old, new)
+    if "role" in new:
+        # New rights need a new sign-in; lost rights must stop working now, not in 12 hours.
+        end_sessions(db(), person.id)
     db().commit()
     flash("Saved." if new else "Nothing changed.")
     if person.id == admin().id and not person.is_admin:
