@@ -47,10 +47,8 @@ NO_CONTROL = "Must not contain NUL or other control characters."
 DATES = "between 2000-01-01 and 2200-01-01 UTC"
 
 
-def no_control(value: str) -> None:
-    """Refuse NUL and other control characters (tab and new lines are fine)."""
-    if limits.has_control(value):
-        raise ValidationError(NO_CONTROL)
+# The same rule as limits.has_control, as a pattern the OpenAPI document carries.
+no_control = validate.Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$", error=NO_CONTROL)
 
 
 def known_zone(value: str) -> None:
@@ -326,7 +324,7 @@ class GetBackCreateSchema(Schema):
     prospect_email = fields.Email(
         data_key="prospectEmail",
         load_default=None,
-        validate=[validate.Length(max=MAX_EMAIL), no_control],
+        validate=validate.Length(max=MAX_EMAIL),
         metadata={"description": "Required when no threadId is given (else 422)."},
     )
     due_at = UtcDateTime(data_key="dueAt", required=True, metadata={"description": DUE_AT})
