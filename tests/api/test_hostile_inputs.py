@@ -214,3 +214,32 @@ def test_no_endpoint_answers_5xx_or_changes_stored_data(
     assert calls > 500
     assert failures == []
     assert snapshot(app) == before
+
+
+def test_nested_payloads_inside_push_and_key_uploads(
+    app: Any, client: Any, seeded: Seeded, google_key: KeyPair
+) -> None:
+    """JSON inside JSON (Pub/Sub's base64 data) and inside an upload meets the same guard."""
+    import base64
+    import io
+
+    google = GoogleTokens(google_key)
+    before = snapshot(app)
+    deep = b"[" * 60_000 + b"]" * 60_000
+    for inner in (deep, b'{"emailAddress": "a@b.example", "historyId": ' + b"9" * 5000 + b"}"):
+        envelope = {"message": {"data": base64.b64encode(inner).decode(), "messageId": "1"}}
+        token = _service_token(google, "/gmail/push", PUSH_ACCOUNT)
+        resp = client.post(
+            "/gmail/push", json=envelope, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert resp.status_code == 400
+    assert demo_sign_in(client, ADMIN).status_code == 302
+    upload = {
+        "csrf_token": csrf_of(client),
+        "enabled": "on",
+        "dwd_key": (io.BytesIO(b"[" * 8000 + b"]" * 8000), "key.json"),
+    }
+    resp = client.post("/admin/delegation", data=upload, content_type="multipart/form-data")
+    assert resp.status_code == 400
+    assert "not JSON" in resp.get_data(as_text=True)
+    assert snapshot(app) == before
