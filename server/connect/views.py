@@ -65,6 +65,7 @@ def _connect_headers(resp: Response) -> Response:
     resp.headers.setdefault("Cache-Control", "no-store")
     return resp
 
+
 PENDING_KEY = "connect_pending"
 SCOPES = ("openid", "email", METADATA_SCOPE)
 # A consent screen left open longer than this must be started again.

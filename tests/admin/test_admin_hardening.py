@@ -46,9 +46,7 @@ def test_a_copied_cookie_stops_working_at_sign_out(app: Any, client: Any, demo_i
     assert resp.status_code == 302 and resp.location.startswith("/auth/signin")
 
 
-def test_the_cookie_holds_no_user_id_that_works_alone(
-    app: Any, client: Any, demo_ids: Any
-) -> None:
+def test_the_cookie_holds_no_user_id_that_works_alone(app: Any, client: Any, demo_ids: Any) -> None:
     """A cookie signed with the right key but naming no session row is not signed in."""
     assert demo_sign_in(client, ADMIN).status_code == 302
     with client.session_transaction() as sess:

@@ -59,7 +59,7 @@ JSON_BODIES: dict[str, bytes] = {
     ).encode(),
     "types": json.dumps({f: [{"x": None}] for f in FIELDS}).encode(),
     "long": json.dumps({f: "x" * 70_000 for f in FIELDS[:12]}).encode(),
-    "not-json": b"{\"unterminated\": ",
+    "not-json": b'{"unterminated": ',
     "big": b'{"text": "' + b"x" * (1_100_000) + b'"}',
 }
 FORM_BODIES: dict[str, dict[str, str]] = {
