@@ -317,6 +317,7 @@ def guidance() -> Response:
       responses:
         200: {description: Guidance, content: {application/json: {schema: GuidanceOutSchema}}}
         400: BadRequest
+        413: TooLarge
         401: Unauthorized
         403: Forbidden
         422: Invalid
@@ -364,6 +365,7 @@ def pressure_check() -> Response:
       responses:
         200: {description: Findings, content: {application/json: {schema: PressureOutSchema}}}
         400: BadRequest
+        413: TooLarge
         401: Unauthorized
         403: Forbidden
         422: Invalid
@@ -426,6 +428,7 @@ def create_getback() -> Response:
       responses:
         201: {description: Scheduled, content: {application/json: {schema: GetBackOutSchema}}}
         400: BadRequest
+        413: TooLarge
         401: Unauthorized
         403: Forbidden
         422: Invalid
@@ -468,6 +471,7 @@ def patch_getback(getback_id: int) -> Response:
       responses:
         200: {description: Changed, content: {application/json: {schema: GetBackOutSchema}}}
         400: BadRequest
+        413: TooLarge
         401: Unauthorized
         403: Forbidden
         404: NotFound
@@ -532,6 +536,7 @@ def play_inserted() -> Response:
       responses:
         201: {description: Recorded, content: {application/json: {schema: PlayEventOutSchema}}}
         400: BadRequest
+        413: TooLarge
         401: Unauthorized
         403: Forbidden
         422: Invalid

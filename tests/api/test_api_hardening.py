@@ -131,6 +131,11 @@ def test_the_document_states_every_rule() -> None:
     assert "'America'" in described("GuidanceIn", "timezone")
     assert "control" in described("GetBackCreate", "note")
     assert schemas["GetBackCreate"]["properties"]["prospectEmail"]["maxLength"] == 320
+    assert "pattern" in schemas["GetBackCreate"]["properties"]["note"]
+    for ops in spec["paths"].values():
+        for op in ops.values():
+            if "requestBody" in op:
+                assert {"400", "413", "422"} <= set(map(str, op["responses"]))
 
 
 def test_stored_data_survives_hostile_bodies(api: Any, app: Any) -> None:
