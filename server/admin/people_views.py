@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, flash, redirect, request, url_for
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 
 from server.admin.common import (
     admin,
@@ -22,7 +22,7 @@ from server.admin.common import (
 )
 from server.admin.forms import Form, parse_id
 from server.auth.session import end_sessions
-from server.store.models import Team, User
+from server.store.models import Org, Team, User
 from server.store.settings import threshold_days
 
 ROLES = {"rep": "Rep", "admin": "Admin (can change these settings)"}
@@ -36,6 +36,27 @@ CANNOT_ADD = (
 
 def email_domain(address: str) -> str:
     return address.rpartition("@")[2].lower()
+
+
+def domain_is_ours(domain: str) -> bool:
+    """May this org add people of `domain` (one of its internal domains)?
+
+    Any org can list any domain, so listing alone would let org 1 list org 2's domain and
+    squat its people. A domain another org lists too is ours only when one of our admins
+    has an address in it (they proved it by signing in with Google).
+    """
+    # Domains are [a-z0-9.-] (forms.domain_problem), so they hold no LIKE wildcards.
+    others = db().scalars(
+        select(Org.internal_domains).where(
+            Org.id != org().id, cast(Org.internal_domains, Text).like(f'%"{domain}"%')
+        )
+    )
+    if not any(domain in {str(d).lower() for d in listed or []} for listed in others):
+        return True
+    own_admins = select(func.count(User.id)).where(
+        User.org_id == org().id, User.role == "admin", func.lower(User.email).like(f"%@{domain}")
+    )
+    return int(db().scalar(own_admins) or 0) > 0
 
 
 def person_values(user: User) -> dict[str, Any]:
@@ -103,7 +124,7 @@ def person_invite() -> Response | tuple[str, int]:
                 f"Only addresses in your organisation's internal domains ({listed}) can be "
                 "added here.",
             )
-        elif existing is not None:
+        elif existing is not None or not domain_is_ours(email_domain(email)):
             # Addresses are unique across stepback; say nothing about where it is used.
             form.fail("email", CANNOT_ADD.format(email=email))
     if not form.ok:

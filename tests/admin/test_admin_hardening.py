@@ -130,6 +130,30 @@ def test_refusals_never_reveal_other_orgs(app: Any, client: Any, demo_ids: Any) 
     assert resp.status_code == 400 and "member" not in message and "belongs" not in message
 
 
+def test_listing_another_orgs_domain_does_not_let_an_org_squat_it(
+    app: Any, client: Any, demo_ids: Any
+) -> None:
+    """Contoso's admin lists northwind-demo.com as internal: still no Northwind person."""
+    with get_db(app).session() as s:
+        contoso = s.scalar(select(Org).where(Org.slug == "contoso-demo"))
+        assert contoso is not None
+        contoso.internal_domains = ["contoso-demo.com", "northwind-demo.com"]
+    count = _user_count(app)
+    squatter = app.test_client()
+    assert demo_sign_in(squatter, OTHER_ORG_ADMIN).status_code == 302
+    resp = post(squatter, "/admin/people", {"email": "new.hire@northwind-demo.com"})
+    assert resp.status_code == 400
+    message = html.unescape(field_error(resp.get_data(as_text=True), "email"))
+    assert "can't be added to this organisation" in message and "Northwind" not in message
+    assert _user_count(app) == count
+    # Northwind (its admin signs in with a northwind-demo.com address) still adds its people.
+    assert demo_sign_in(client, ADMIN).status_code == 302
+    assert (
+        post(client, "/admin/people", {"email": "new.hire@northwind-demo.com"}).status_code == 302
+    )
+    assert _user_count(app) == count + 1
+
+
 def test_an_address_longer_than_the_audit_column(app: Any, client: Any, demo_ids: Any) -> None:
     long_domain = ".".join(["d" * 60] * 4) + ".com"  # 248 characters, a valid name
     with get_db(app).session() as s:
