@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, flash, redirect, request, url_for
+from flask import Response, current_app, flash, redirect, request, url_for
 from sqlalchemy import Text, cast, func, select
 
 from server.admin.common import (
@@ -21,6 +21,7 @@ from server.admin.common import (
     user_label,
 )
 from server.admin.forms import Form, parse_id
+from server.auth.join import PATH_PREFIX, JoinLink, make_token
 from server.auth.session import end_sessions
 from server.store.models import Org, Team, User
 from server.store.settings import threshold_days
@@ -83,7 +84,9 @@ def _team_choice(form: Form, field: str) -> Team | None:
     return team
 
 
-def _people_page(values: dict[str, str], errors: dict[str, str], status: int) -> tuple[str, int]:
+def _people_page(
+    values: dict[str, str], errors: dict[str, str], status: int, join_url: str = ""
+) -> tuple[str, int]:
     people = people_of_org()
     return page(
         "admin/people.html",
@@ -94,6 +97,7 @@ def _people_page(values: dict[str, str], errors: dict[str, str], status: int) ->
         values=values,
         errors=errors,
         thresholds={u.id: threshold_days(u) for u in people},
+        join_url=join_url,
     )
 
 
@@ -139,6 +143,33 @@ def person_invite() -> Response | tuple[str, int]:
     db().commit()
     flash(f"{email} added. They can now sign in with Google.")
     return redirect(url_for("admin.people"))  # type: ignore[return-value]
+
+
+@bp.post("/people/join-link")
+def person_join_link() -> tuple[str, int]:
+    """A join link for an address outside the org's domains; the person accepts it by
+    signing in with Google as that address (server.auth.join)."""
+    form = Form(request.form)
+    email = form.email("join_email")
+    if email:
+        domains = {str(d).lower() for d in org().internal_domains or []}
+        existing = db().scalar(
+            select(User).where(func.lower(User.email) == email, User.org_id == org().id)
+        )
+        if existing is not None:
+            form.fail("join_email", f"{email} is already a member of this organisation.")
+        elif email_domain(email) in domains:
+            form.fail("join_email", "That address is in your own domains: add it directly above.")
+    if not form.ok or email is None:
+        typed = {"email": "", "name": "", "team_id": "", "join_email": form.raw("join_email")}
+        return _people_page(typed, form.errors, 400)
+    # Whether the address is in use anywhere is not looked at here (that would tell); the
+    # person's own sign-in decides when they accept.
+    token = make_token(JoinLink(org().id, email, admin().id))
+    audit("user.join_link", email, None, {"email": email, "valid_days": 7})
+    db().commit()
+    url = str(current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/") + PATH_PREFIX + token
+    return _people_page({"email": "", "name": "", "team_id": ""}, {}, 200, join_url=url)
 
 
 def _typed(person: User) -> dict[str, str]:
