@@ -97,7 +97,18 @@ def _max_depth() -> int:
 
 
 def init_app(app: Flask) -> None:
-    """Install the guard: the request class, and a size check before any view runs."""
+    """Install the guard: the request class, and a size check before any view runs.
+
+    PROXY_FIX_X_FOR (default 0) is how many proxies in front of us append to X-Forwarded-For;
+    with it set, Werkzeug's ProxyFix makes `remote_addr` the caller's own address, which the
+    per-address limits (token lookups) need: behind a load balancer every request otherwise
+    comes from the balancer. Never set it higher than the real count (the header is forgeable).
+    """
+    hops = int(app.config.get("PROXY_FIX_X_FOR") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)  # type: ignore[method-assign]
     app.request_class = GuardedRequest
     app.config.setdefault("BODY_MAX_DEPTH", DEFAULT_MAX_DEPTH)
     if not app.config.get("MAX_CONTENT_LENGTH"):

@@ -153,3 +153,20 @@ def test_stored_data_survives_hostile_bodies(api: Any, app: Any) -> None:
     with get_db(app).session() as s:
         assert s.scalar(select(func.count()).select_from(GetBack)) == 1
     assert _getbacks(app) == before
+
+
+def test_behind_a_proxy_each_caller_has_its_own_lookup_budget(
+    app: Any, tokeninfo: TokenInfoStandIn, seeded: Seeded
+) -> None:
+    from server import create_app
+
+    proxied = create_app({**app.config, "PROXY_FIX_X_FOR": 1})
+    client = proxied.test_client()
+
+    def made_up(address: str) -> int:
+        headers = {**Tokens.header("ya29." + uuid.uuid4().hex), "X-Forwarded-For": address}
+        return int(client.get("/api/v1/me", headers=headers).status_code)
+
+    assert [made_up("203.0.113.7") for _ in range(6)] == [401] * 5 + [429]
+    # Another caller behind the same balancer is not held back by the first one's flood.
+    assert made_up("198.51.100.9") == 401
