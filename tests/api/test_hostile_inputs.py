@@ -243,3 +243,20 @@ def test_nested_payloads_inside_push_and_key_uploads(
     assert resp.status_code == 400
     assert "not JSON" in resp.get_data(as_text=True)
     assert snapshot(app) == before
+
+
+def test_without_any_token_nothing_is_parsed_into_a_500(app: Any, seeded: Seeded) -> None:
+    """The attack run's 500 without a token: deep JSON at every POST, no credentials at all."""
+    anonymous = app.test_client()
+    before = snapshot(app)
+    posts = [r.rule for r in app.url_map.iter_rules() if "POST" in (r.methods or ())]
+    assert any(p.startswith("/addon/") for p in posts)
+    for path in posts:
+        if "<" in path:
+            continue
+        for body in (JSON_BODIES["deep"], JSON_BODIES["deep-object"], JSON_BODIES["digits"]):
+            resp = anonymous.post(path, data=body, content_type="application/json")
+            assert resp.status_code < 500, path
+            if resp.is_json:
+                assert set(resp.get_json()["error"]) >= {"code", "message"}, path
+    assert snapshot(app) == before
