@@ -35,10 +35,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["DATABASE_URL"] = f"sqlite:///{db_file}"
 
     from server import errors
+    from server.auth import request_guard
     from server.store import db
 
     db.init_app(app)
     errors.init_app(app)
+    # Before every surface: its size check must run ahead of any token check or view.
+    request_guard.init_app(app)
     _register_surfaces(app)
 
     @app.get("/healthz")

@@ -22,6 +22,7 @@ from server.admin.forms import MAX_ID
 from server.auth.session import check_csrf, current_user
 from server.errors import ApiError, wants_json
 from server.store.db import get_session
+from server.store.limits import clip
 from server.store.models import AuditLog, Mailbox, Org, Team, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
@@ -119,7 +120,8 @@ def audit(
             org_id=admin().org_id,
             actor_email=admin().email,
             action=action,
-            target=target,
+            # Labels embed names and addresses up to 320 characters; the column holds fewer.
+            target=clip(AuditLog.target, target) or "",
             before=before,
             after=after,
             created_at=clock.now(),

@@ -11,20 +11,23 @@ from zoneinfo import available_timezones
 import holidays
 from babel import Locale
 
+from server.store import limits
+
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
 _EMAIL_LOCAL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}$")
 MAX_DOMAINS = 50
 # Row ids are 32-bit integers in PostgreSQL; anything larger cannot name a row.
 MAX_ID = 2**31 - 1
-# Control characters (tab and new lines aside) have no place in a setting, and PostgreSQL
-# refuses NUL in text outright.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def has_control(text: str) -> bool:
-    """Tell whether `text` holds a control character other than tab or new line."""
-    return bool(_CONTROL.search(text))
+    """Tell whether `text` holds a control character other than tab or new line.
+
+    Control characters have no place in a setting, and PostgreSQL refuses NUL outright; the
+    rule is the one the API uses (server.store.limits), so every surface answers alike.
+    """
+    return limits.has_control(text)
 
 
 def parse_id(text: str | None) -> int | None:
@@ -208,8 +211,11 @@ class Form:
         if not value:
             self.fail(name, f"{label} is required.")
             return None
-        if len(value) > 320:
-            self.fail(name, f"{label} is too long.")
+        if has_control(value):
+            self.fail(name, f"{label} contains invisible control characters; remove them.")
+            return None
+        if len(value) > limits.EMAIL:
+            self.fail(name, f"{label} can be at most {limits.EMAIL} characters.")
             return None
         problem = email_problem(value)
         if problem:

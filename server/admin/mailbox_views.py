@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from server.admin.common import audit, bp, db, org, page
 from server.admin.forms import Form
+from server.auth.request_guard import loads as guarded_loads
 from server.store.crypto import SecretBoxError, secret_box
 from server.store.models import Mailbox, Org, User
 
@@ -52,7 +53,7 @@ def parse_key(data: bytes) -> tuple[dict[str, Any] | None, str]:
     if len(data) > MAX_KEY_BYTES:
         return None, "That file is too large to be a service-account key."
     try:
-        info = json.loads(data.decode("utf-8"))
+        info = guarded_loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         return None, "That file is not JSON. Upload the key file Google Cloud gave you."
     if not isinstance(info, dict) or info.get("type") != "service_account":

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, flash, redirect, request, url_for
-from sqlalchemy import func, select
+from flask import Response, current_app, flash, redirect, request, url_for
+from sqlalchemy import Text, cast, func, select
 
 from server.admin.common import (
     admin,
@@ -21,10 +21,43 @@ from server.admin.common import (
     user_label,
 )
 from server.admin.forms import Form, parse_id
-from server.store.models import Team, User
+from server.auth.join import PATH_PREFIX, JoinLink, make_token
+from server.auth.session import end_sessions
+from server.store.models import Org, Team, User
 from server.store.settings import threshold_days
 
 ROLES = {"rep": "Rep", "admin": "Admin (can change these settings)"}
+# The same words whatever the reason, so the page never tells whether an address is in use
+# by another organisation (or that such an organisation exists).
+CANNOT_ADD = (
+    "{email} can't be added to this organisation. If it is right, ask the person to sign in "
+    "to stepback with it, or contact support."
+)
+
+
+def email_domain(address: str) -> str:
+    return address.rpartition("@")[2].lower()
+
+
+def domain_is_ours(domain: str) -> bool:
+    """May this org add people of `domain` (one of its internal domains)?
+
+    Any org can list any domain, so listing alone would let org 1 list org 2's domain and
+    squat its people. A domain another org lists too is ours only when one of our admins
+    has an address in it (they proved it by signing in with Google).
+    """
+    # Domains are [a-z0-9.-] (forms.domain_problem), so they hold no LIKE wildcards.
+    others = db().scalars(
+        select(Org.internal_domains).where(
+            Org.id != org().id, cast(Org.internal_domains, Text).like(f'%"{domain}"%')
+        )
+    )
+    if not any(domain in {str(d).lower() for d in listed or []} for listed in others):
+        return True
+    own_admins = select(func.count(User.id)).where(
+        User.org_id == org().id, User.role == "admin", func.lower(User.email).like(f"%@{domain}")
+    )
+    return int(db().scalar(own_admins) or 0) > 0
 
 
 def person_values(user: User) -> dict[str, Any]:
@@ -51,7 +84,9 @@ def _team_choice(form: Form, field: str) -> Team | None:
     return team
 
 
-def _people_page(values: dict[str, str], errors: dict[str, str], status: int) -> tuple[str, int]:
+def _people_page(
+    values: dict[str, str], errors: dict[str, str], status: int, join_url: str = ""
+) -> tuple[str, int]:
     people = people_of_org()
     return page(
         "admin/people.html",
@@ -62,6 +97,7 @@ def _people_page(values: dict[str, str], errors: dict[str, str], status: int) ->
         values=values,
         errors=errors,
         thresholds={u.id: threshold_days(u) for u in people},
+        join_url=join_url,
     )
 
 
@@ -79,12 +115,22 @@ def person_invite() -> Response | tuple[str, int]:
     name = form.text("name", label="Name", max_len=200)
     team = _team_choice(form, "team_id")
     if email:
+        domains = sorted({str(d).lower() for d in org().internal_domains or []})
         existing = db().scalar(select(User).where(func.lower(User.email) == email))
         if existing is not None and existing.org_id == org().id:
             form.fail("email", f"{email} is already a member of this organisation.")
-        elif existing is not None:
-            # Addresses are unique across stepback: one Google account, one organisation.
-            form.fail("email", f"{email} already belongs to another stepback organisation.")
+        elif email_domain(email) not in domains:
+            # An org adds only its own people: an address of another org's domain would make
+            # that person (and their mailbox) visible to this org's admins.
+            listed = ", ".join(domains) or "none yet; set them on the Organisation page"
+            form.fail(
+                "email",
+                f"Only addresses in your organisation's internal domains ({listed}) can be "
+                "added here.",
+            )
+        elif existing is not None or not domain_is_ours(email_domain(email)):
+            # Addresses are unique across stepback; say nothing about where it is used.
+            form.fail("email", CANNOT_ADD.format(email=email))
     if not form.ok:
         typed = {k: form.raw(k) for k in ("email", "name", "team_id")}
         return _people_page(typed, form.errors, 400)
@@ -97,6 +143,33 @@ def person_invite() -> Response | tuple[str, int]:
     db().commit()
     flash(f"{email} added. They can now sign in with Google.")
     return redirect(url_for("admin.people"))  # type: ignore[return-value]
+
+
+@bp.post("/people/join-link")
+def person_join_link() -> tuple[str, int]:
+    """A join link for an address outside the org's domains; the person accepts it by
+    signing in with Google as that address (server.auth.join)."""
+    form = Form(request.form)
+    email = form.email("join_email")
+    if email:
+        domains = {str(d).lower() for d in org().internal_domains or []}
+        existing = db().scalar(
+            select(User).where(func.lower(User.email) == email, User.org_id == org().id)
+        )
+        if existing is not None:
+            form.fail("join_email", f"{email} is already a member of this organisation.")
+        elif email_domain(email) in domains:
+            form.fail("join_email", "That address is in your own domains: add it directly above.")
+    if not form.ok or email is None:
+        typed = {"email": "", "name": "", "team_id": "", "join_email": form.raw("join_email")}
+        return _people_page(typed, form.errors, 400)
+    # Whether the address is in use anywhere is not looked at here (that would tell); the
+    # person's own sign-in decides when they accept.
+    token = make_token(JoinLink(org().id, email, admin().id))
+    audit("user.join_link", email, None, {"email": email, "valid_days": 7})
+    db().commit()
+    url = str(current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/") + PATH_PREFIX + token
+    return _people_page({"email": "", "name": "", "team_id": ""}, {}, 200, join_url=url)
 
 
 def _typed(person: User) -> dict[str, str]:
@@ -160,6 +233,9 @@ def person_save(user_id: int) -> Response | tuple[str, int]:
     old, new = changes(before, person_values(person))
     if new:
         audit("user.update", user_label(person), old, new)
+    if "role" in new:
+        # New rights need a new sign-in; lost rights must stop working now, not in 12 hours.
+        end_sessions(db(), person.id)
     db().commit()
     flash("Saved." if new else "Nothing changed.")
     if person.id == admin().id and not person.is_admin:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+
 from flask import (
     Blueprint,
     Response,
@@ -16,12 +18,14 @@ from flask import (
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
+from server import clock
 from server.admin.common import page_headers
-from server.auth import oidc
+from server.auth import join, oidc
 from server.auth.session import check_csrf, current_user, safe_next, sign_in, sign_out
 from server.errors import ApiError
 from server.store.db import get_session
-from server.store.models import User
+from server.store.limits import clip
+from server.store.models import AuditLog, Org, User
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 bp.after_request(page_headers)
@@ -38,12 +42,15 @@ def _landing(user: User) -> str:
     return url_for("admin.dashboard") if user.is_admin else url_for("web.index")
 
 
-def _signin_page(error: str = "", status: int = 200) -> tuple[str, int]:
+def _signin_page(
+    error: str = "", status: int = 200, *, notice: str = "", next_url: str | None = None
+) -> tuple[str, int]:
     return (
         render_template(
             "admin/signin.html",
             error=error,
-            next_url=safe_next(request.args.get("next"), ""),
+            notice=notice,
+            next_url=next_url if next_url is not None else safe_next(request.args.get("next"), ""),
             google_ready=bool(current_app.config.get("GOOGLE_CLIENT_ID")),
             demo_login=bool(current_app.config.get("DEMO_LOGIN")),
             user=current_user(),
@@ -114,9 +121,62 @@ def callback() -> Response | tuple[str, int]:
         return _signin_page(str(exc), 400)
     user = get_session().scalar(select(User).where(User.email == identity.email))
     if user is None:
-        return _signin_page(UNKNOWN_ACCOUNT.format(email=identity.email), 403)
+        join_token = join.token_of_next(pending.next_url)
+        if join_token is None:
+            return _signin_page(UNKNOWN_ACCOUNT.format(email=identity.email), 403)
+        user, problem = _accept_join(join_token, identity)
+        if user is None:
+            return _signin_page(problem, 403)
+        sign_in(user, "google")
+        return redirect(_landing(user))  # type: ignore[return-value]
     sign_in(user, "google")
     return redirect(safe_next(pending.next_url, _landing(user)))  # type: ignore[return-value]
+
+
+JOIN_INVALID = "This join link is not valid any more. Ask your admin for a new one."
+
+
+def _accept_join(token: str, identity: oidc.Identity) -> tuple[User | None, str]:
+    """Add the signed-in person to the org of a join link made for their own address."""
+    link = join.read_token(token)
+    if link is None:
+        return None, JOIN_INVALID
+    if not hmac.compare_digest(identity.email.encode(), link.email.lower().encode()):
+        return None, f"This join link is for {link.email}: sign in with that Google account."
+    db = get_session()
+    org = db.get(Org, link.org_id)
+    inviter = db.get(User, link.admin_id)
+    if org is None or inviter is None or not inviter.is_admin or inviter.org_id != org.id:
+        return None, JOIN_INVALID
+    user = User(org_id=org.id, email=identity.email, name=clip(User.name, identity.name) or "")
+    db.add(user)
+    db.flush()
+    db.add(
+        AuditLog(
+            org_id=org.id,
+            actor_email=identity.email,
+            action="user.join",
+            target=clip(AuditLog.target, f"{user.email} (#{user.id})") or "",
+            before=None,
+            after={"invited_by": inviter.email, "role": user.role},
+            created_at=clock.now(),
+        )
+    )
+    db.commit()
+    return user, ""
+
+
+@bp.get("/join/<token>")
+def join_page(token: str) -> tuple[str, int]:
+    """Explain a join link and offer the Google sign-in that accepts it."""
+    link = join.read_token(token)
+    if link is None:
+        return _signin_page(JOIN_INVALID, 400, next_url="")
+    notice = (
+        f"You were invited to stepback as {link.email}. Sign in with Google as that address "
+        "to accept; nobody is added until you do."
+    )
+    return _signin_page(notice=notice, next_url=join.PATH_PREFIX + token)
 
 
 def _demo_enabled() -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from server.api.ratelimit import LookupGate
 from server.auth.tokens import TokenError, TokenInfo, bearer_token, verifier_for
 from server.errors import ApiError
 from server.store.db import get_session
@@ -32,13 +33,24 @@ def token_info() -> TokenInfo:
         token = bearer_token(request.headers.get("Authorization"))
         if token is None:
             raise TokenError(MISSING, "missing_token")
-        info = verifier_for().verify(token)
+        verifier = verifier_for()
+        if not verifier.knows(token):
+            # Counted before the outbound token-info call, so random tokens cannot make us
+            # call Google (and wait up to its timeout) faster than this limit allows.
+            lookup_gate().admit(request.remote_addr or "unknown")
+        info = verifier.verify(token)
     except TokenError as exc:
         error = ApiError(exc.status, exc.message, reason=exc.reason)
         memo["error"] = error
         raise error from None
     memo["info"] = info
     return info
+
+
+def lookup_gate() -> LookupGate:
+    """The app's bound on token-info lookups per caller address."""
+    gate: LookupGate = current_app.extensions["stepback_lookup_gate"]
+    return gate
 
 
 def rate_limit_key() -> str:

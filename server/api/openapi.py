@@ -14,13 +14,22 @@ from server.api import schemas, views
 docs_bp = Blueprint("api_docs", __name__, url_prefix="/api")
 
 ERRORS = {
-    "BadRequest": (400, "Malformed JSON or wrong content type."),
+    "BadRequest": (
+        400,
+        "Malformed JSON, wrong content type, or a body nested deeper than 32 levels "
+        "(`reason` body_too_deep; refused before it is parsed).",
+    ),
+    "TooLarge": (413, "The body is over the size limit (1 MiB by default); nothing was read."),
     "Unauthorized": (401, "Missing, invalid or expired Google access token."),
     "Forbidden": (403, "A valid Google account that is not a user of any org."),
     "NotFound": (404, "No such object among the rep's own."),
     "Conflict": (409, "The object can no longer be changed."),
     "Invalid": (422, "Invalid input; `error.fields` holds per-field messages."),
-    "TooManyRequests": (429, "Rate limit reached; retry after `Retry-After` seconds."),
+    "TooManyRequests": (
+        429,
+        "Rate limit reached, or too many unknown tokens from this address (`reason` "
+        "too_many_lookups, counted before Google is asked); retry after `Retry-After` seconds.",
+    ),
     "Unavailable": (503, "Google's token check could not be reached."),
 }
 ROUTES = (
@@ -46,7 +55,7 @@ def _error_response(name: str, status: int, description: str) -> dict[str, Any]:
         response["headers"] = {
             "WWW-Authenticate": {"description": "Bearer challenge.", "schema": {"type": "string"}}
         }
-    if status in (429, 503):
+    if status in (429, 503):  # 413 carries no Retry-After: a smaller body is the fix
         response["headers"] = {
             "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "string"}}
         }

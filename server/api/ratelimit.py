@@ -28,6 +28,13 @@ log = logging.getLogger(__name__)
 
 LIMIT_MESSAGE = "Too many requests; wait for the time in Retry-After, then try again."
 DEFAULT_LIMIT = "120 per minute"
+# Token-info lookups (tokens not yet verified) per caller address: a rep needs one per token
+# (about one an hour); a flood of made-up tokens is stopped here before any outbound call.
+DEFAULT_LOOKUP_LIMIT = "30 per minute"
+LOOKUP_MESSAGE = (
+    "Too many sign-in attempts with unknown tokens from this address; wait for the time in "
+    "Retry-After, then try again."
+)
 # After the shared store fails, it is tried again this many seconds later.
 RETRY_STORE_SECONDS = 10.0
 # Lua: count this request and report the window's remaining seconds, in one round trip.
@@ -204,6 +211,32 @@ class ApiRateLimit:
         return resp
 
 
+class LookupGate:
+    """Count token-info lookups per caller address, in the API limiter's storage."""
+
+    def __init__(self, limit: str, limiter: ApiRateLimit) -> None:
+        try:
+            self.items: list[RateLimitItem] = sorted(parse_many(limit))
+        except ValueError as exc:
+            raise RuntimeError(f"TOKEN_LOOKUP_LIMIT {limit!r} is not a rate limit: {exc}") from None
+        self.limiter = limiter
+
+    def admit(self, address: str) -> None:
+        """Count one lookup from `address`; 429 (with Retry-After) once over the limit."""
+        if not self.limiter.enabled:
+            return
+        for item in self.items:
+            key = item.key_for(
+                *([self.limiter.prefix] if self.limiter.prefix else []), "lookup", address
+            )
+            count, reset = self.limiter._hit(key, item.get_expiry())
+            verdict = Verdict(item, count, reset)
+            if verdict.breached:
+                request.environ["stepback.rate_limit"] = verdict
+                log.info("token lookup limit %s exceeded by %s", item, address)
+                raise ApiError(429, LOOKUP_MESSAGE, reason="too_many_lookups")
+
+
 def init_rate_limit(app: Flask, bp: Blueprint, key_func: Callable[[], str]) -> ApiRateLimit:
     """Limit every endpoint of `bp` as configured in `app` (config read once, at start-up)."""
     config: Any = app.config
@@ -216,6 +249,9 @@ def init_rate_limit(app: Flask, bp: Blueprint, key_func: Callable[[], str]) -> A
         headers=bool(config.get("RATELIMIT_HEADERS_ENABLED", True)),
         enabled=bool(config.get("RATELIMIT_ENABLED", True)),
     )
+
+    lookup = str(config.get("TOKEN_LOOKUP_LIMIT") or DEFAULT_LOOKUP_LIMIT)
+    app.extensions["stepback_lookup_gate"] = LookupGate(lookup, limiter)
 
     # App-level hooks (a blueprint is shared by every app built in this process).
     @app.before_request

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from server.engine.model import check_timezone
 from server.engine.report import iso_z
 from server.plays import PLAYS
 from server.services.getbacks import KINDS, SURFACES
+from server.store import limits
+from server.store.models import GetBack, User
 
 PROSPECT_KINDS = ("silent", "went_silent", "no_reply_yet", "reply_owed", "due")
 GUIDANCE_STATES = (
@@ -46,10 +49,45 @@ def draft_recipients() -> fields.List:
         },
     )
 MAX_PRESSURE_TEXT = 20_000
+# Stored addresses: the database's own column lengths (server.store.limits), so SQLite and
+# PostgreSQL refuse the same values with the same 422.
+MAX_EMAIL = min(limits.column_length(GetBack.prospect_email), limits.column_length(User.email))
+# Dates we accept at all, in UTC: wide enough for any real schedule, and far enough from
+# datetime's own ends (year 1 and 9999) that converting an offset or adding days never
+# overflows.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+NO_CONTROL = "Must not contain NUL or other control characters."
+DATES = "between 2000-01-01 and 2200-01-01 UTC"
+
+
+# The same rule as limits.has_control, as a pattern the OpenAPI document carries.
+no_control = validate.Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$", error=NO_CONTROL)
+
+
+def known_zone(value: str) -> None:
+    """Refuse names that are not loadable zones ("America" is a folder, not a zone)."""
+    try:
+        check_timezone(value)
+    except ValueError:
+        raise ValidationError(
+            f"'{value[:64]}' is not an IANA time zone; use one such as Europe/Berlin."
+        ) from None
 
 
 class UtcDateTime(fields.AwareDateTime):
     """Read ISO 8601 with an explicit offset; write UTC with a trailing Z."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            utc = moment.astimezone(UTC)
+        except (OverflowError, ValueError):
+            # 0001-01-01T00:00:00+14:00 is a year before datetime's first one in UTC.
+            raise ValidationError(f"Give a date {DATES}.") from None
+        if not EARLIEST <= utc < LATEST:
+            raise ValidationError(f"Give a date {DATES}.")
+        return moment
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         if value is None:
@@ -178,28 +216,41 @@ class ProspectPageSchema(Schema):
 
 class GuidanceInSchema(Schema):
     recipients = fields.List(
-        fields.Str(validate=validate.Length(min=1, max=320)),
+        fields.Str(
+            validate=[validate.Length(min=1, max=limits.EMAIL), no_control],
+            metadata={"description": f"No control characters. {NO_CONTROL}"},
+        ),
         load_default=list,
         validate=validate.Length(max=100),
-        metadata={"description": "Addresses on the draft (To and Cc); 'Name <addr>' is fine."},
+        metadata={
+            "description": "Addresses on the draft (To and Cc); 'Name <addr>' is fine. "
+            "An empty list needs a threadId (else 422)."
+        },
     )
     thread_id = fields.Str(
         data_key="threadId",
         load_default=None,
+        allow_none=True,
         validate=THREAD_ID,
-        metadata={"description": "Required when no recipients are given."},
+        metadata={"description": "Required (not null) when no recipients are given: else 422."},
     )
-    locale = fields.Str(load_default=None, validate=LOCALE)
+    locale = fields.Str(load_default=None, allow_none=True, validate=LOCALE)
     timezone = fields.Str(
         load_default=None,
-        validate=TIMEZONE,
-        metadata={"description": "An IANA zone name; unknown zones get 422."},
+        allow_none=True,
+        validate=[TIMEZONE, known_zone],
+        metadata={
+            "description": "An IANA zone name; unknown zones and folder names such as "
+            "'America' or 'Etc' get 422."
+        },
     )
     proposed_at = UtcDateTime(
         data_key="proposedAt",
         load_default=None,
+        allow_none=True,
         metadata={
-            "description": "Slot for the get-back play (with offset); default: 3 business days."
+            "description": "Slot for the get-back play (with offset); default: 3 business days. "
+            f"Dates outside {DATES} get 422."
         },
     )
 
@@ -268,7 +319,13 @@ class PressureOutSchema(Schema):
 # ---------------------------------------------------------------- /getbacks
 
 
-DUE_AT = "ISO 8601 with a UTC offset; in the future and at most two years ahead."
+DUE_AT = (
+    "ISO 8601 with a UTC offset; in the future and at most two years ahead "
+    "(a past date, or one further ahead, gets 422)."
+)
+NOTE = (
+    f"Plain text up to {MAX_NOTE} characters; new lines are fine, other control characters get 422."
+)
 
 
 class GetBackCreateSchema(Schema):
@@ -276,11 +333,20 @@ class GetBackCreateSchema(Schema):
         data_key="threadId",
         load_default=None,
         validate=THREAD_ID,
-        metadata={"description": "Required when no prospectEmail is given."},
+        metadata={"description": "Required when no prospectEmail is given (else 422)."},
     )
-    prospect_email = fields.Email(data_key="prospectEmail", load_default=None)
+    prospect_email = fields.Email(
+        data_key="prospectEmail",
+        load_default=None,
+        validate=validate.Length(max=MAX_EMAIL),
+        metadata={"description": "Required when no threadId is given (else 422)."},
+    )
     due_at = UtcDateTime(data_key="dueAt", required=True, metadata={"description": DUE_AT})
-    note = fields.Str(load_default="", validate=validate.Length(max=MAX_NOTE))
+    note = fields.Str(
+        load_default="",
+        validate=[validate.Length(max=MAX_NOTE), no_control],
+        metadata={"description": NOTE},
+    )
     kind = fields.Str(load_default="getback", validate=validate.OneOf(KINDS))
     recipients = draft_recipients()
 
@@ -294,7 +360,11 @@ class GetBackPatchSchema(Schema):
     """Give dueAt, note or both."""
 
     due_at = UtcDateTime(data_key="dueAt", load_default=None, metadata={"description": DUE_AT})
-    note = fields.Str(load_default=None, validate=validate.Length(max=MAX_NOTE))
+    note = fields.Str(
+        load_default=None,
+        validate=[validate.Length(max=MAX_NOTE), no_control],
+        metadata={"description": NOTE},
+    )
 
     @validates_schema
     def _something(self, data: dict[str, Any], **_: Any) -> None:
@@ -321,7 +391,10 @@ class PlayInsertedInSchema(Schema):
         required=True,
         strict=True,
         validate=validate.Range(min=0, max=99),
-        metadata={"description": "Index of a variant the play has in the rep's templates."},
+        metadata={
+            "description": "Index of a variant the play has in the rep's templates; "
+            "an index the play does not have gets 422."
+        },
     )
     surface = fields.Str(load_default="extension", validate=validate.OneOf(SURFACES))
     recipients = draft_recipients()

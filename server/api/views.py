@@ -353,6 +353,7 @@ def guidance() -> Response:
       responses:
         200: {description: Guidance, content: {application/json: {schema: GuidanceOutSchema}}}
         400: BadRequest
+        413: TooLarge
         401: Unauthorized
         403: Forbidden
         422: Invalid
@@ -400,6 +401,7 @@ def pressure_check() -> Response:
       responses:
         200: {description: Findings, content: {application/json: {schema: PressureOutSchema}}}
         400: BadRequest
+        413: TooLarge
         401: Unauthorized
         403: Forbidden
         422: Invalid
@@ -462,6 +464,7 @@ def create_getback() -> Response:
       responses:
         201: {description: Scheduled, content: {application/json: {schema: GetBackOutSchema}}}
         400: BadRequest
+        413: TooLarge
         401: Unauthorized
         403: Forbidden
         422: Invalid
@@ -506,6 +509,7 @@ def patch_getback(getback_id: int) -> Response:
       responses:
         200: {description: Changed, content: {application/json: {schema: GetBackOutSchema}}}
         400: BadRequest
+        413: TooLarge
         401: Unauthorized
         403: Forbidden
         404: NotFound
@@ -570,6 +574,7 @@ def play_inserted() -> Response:
       responses:
         201: {description: Recorded, content: {application/json: {schema: PlayEventOutSchema}}}
         400: BadRequest
+        413: TooLarge
         401: Unauthorized
         403: Forbidden
         422: Invalid

@@ -1,27 +1,35 @@
 """Who is signed in to the web pages, and the CSRF token of their session.
 
-Sessions live in Flask's signed cookie (Secure, HttpOnly, SameSite=Lax come from config).
-Signing in clears whatever the cookie held before and issues a fresh CSRF token, so a
-session prepared by someone else can never become a signed-in one (no fixation).
+The signed cookie (Secure, HttpOnly, SameSite=Lax come from config) names a server-side
+session row by a random key; the row is what makes it valid, so deleting it ends the session
+at once, even for a copied cookie. A row is granted for one org and role: removing the person,
+demoting them or moving them to another org ends it. Signing in clears whatever the cookie
+held before and issues a fresh key and CSRF token, so a session prepared by someone else can
+never become a signed-in one (no fixation).
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import time
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import g, request, session
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
 
 from server.errors import ApiError
 from server.store.db import get_session
-from server.store.models import User
+from server.store.models import User, WebSession, utcnow
 
 USER_KEY = "uid"
 EMAIL_KEY = "email"
 SIGNED_IN_AT_KEY = "at"
 METHOD_KEY = "via"
+SESSION_KEY = "sid"
 CSRF_KEY = "csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -53,33 +61,89 @@ def _load_user() -> User | None:
     ):
         _forget_user()
         return None
-    user = get_session().get(User, uid)
+    key = session.get(SESSION_KEY)
+    db = get_session()
+    row = db.get(WebSession, _digest(key)) if isinstance(key, str) and key else None
+    user = db.get(User, uid) if row is not None else None
     # The address must still match: a deleted and re-created id is a different person.
-    if user is None or user.email != session.get(EMAIL_KEY):
+    if (
+        row is None
+        or user is None
+        or row.user_id != user.id
+        or row.expires_at <= utcnow()
+        or row.org_id != user.org_id
+        or row.role != user.role
+        or user.email != session.get(EMAIL_KEY)
+    ):
+        if row is not None:
+            db.delete(row)
+            db.commit()
         _forget_user()
         return None
     return user
 
 
+def _digest(key: str) -> str:
+    """The row id of a session key (a stolen database copy holds no usable cookie value)."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _forget_user() -> None:
-    for key in (USER_KEY, EMAIL_KEY, SIGNED_IN_AT_KEY, METHOD_KEY):
+    for key in (USER_KEY, EMAIL_KEY, SIGNED_IN_AT_KEY, METHOD_KEY, SESSION_KEY):
         session.pop(key, None)
 
 
 def sign_in(user: User, method: str) -> None:
     """Start a new session for `user`; everything the old cookie held is dropped."""
+    end_current_session()
+    db = get_session()
+    now = utcnow()
+    # Expired rows of this person are dropped here, so the table cannot grow without bound.
+    db.execute(
+        delete(WebSession).where(WebSession.user_id == user.id, WebSession.expires_at <= now)
+    )
+    key = secrets.token_urlsafe(32)
+    db.add(
+        WebSession(
+            id=_digest(key),
+            user_id=user.id,
+            org_id=user.org_id,
+            role=user.role,
+            method=method[:16],
+            created_at=now,
+            expires_at=now + timedelta(seconds=MAX_SESSION_SECONDS),
+        )
+    )
+    db.commit()
     session.clear()
     session.permanent = False
     session[USER_KEY] = user.id
     session[EMAIL_KEY] = user.email
     session[SIGNED_IN_AT_KEY] = int(time.time())
     session[METHOD_KEY] = method
+    session[SESSION_KEY] = key
     session[CSRF_KEY] = secrets.token_urlsafe(32)
     g.stepback_user = user
 
 
+def end_current_session() -> None:
+    """Delete this cookie's session row, if it names one."""
+    key = session.get(SESSION_KEY)
+    if isinstance(key, str) and key:
+        db = get_session()
+        db.execute(delete(WebSession).where(WebSession.id == _digest(key)))
+        db.commit()
+
+
+def end_sessions(db: Session, user_id: int) -> int:
+    """End every web session of one person at once (committed with the caller's change)."""
+    result = db.execute(delete(WebSession).where(WebSession.user_id == user_id))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def sign_out() -> None:
-    """End the session entirely."""
+    """End the session entirely: the server-side row first, then the cookie."""
+    end_current_session()
     session.clear()
     g.stepback_user = None
 

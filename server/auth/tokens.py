@@ -150,6 +150,10 @@ class TokenVerifier:
         self._store(key, _Entry(min(now + self.cache_seconds, info.expires_at), info, None))
         return info
 
+    def knows(self, token: str) -> bool:
+        """True when an answer for `token` is cached (verifying it needs no outbound call)."""
+        return self._cached(token_key(token), self._clock()) is not None
+
     def _cached(self, key: str, now: float) -> _Entry | None:
         with self._lock:
             entry = self._cache.get(key)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
@@ -12,6 +14,37 @@ from server.cli.common import CliError, parse_now
 from server.engine.model import MailboxContext, ScanResult, Threshold, default_context
 from server.engine.report import scan_to_json, scan_to_table
 from server.engine.silence import scan as engine_scan
+
+T = TypeVar("T")
+# --now outside these years is a typo; staying far from datetime's own ends (years 1 and 9999)
+# means no time zone offset or day count can overflow.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _now(value: str | None) -> datetime:
+    """--now as an aware UTC moment within [EARLIEST, LATEST), or one clear CliError."""
+    try:
+        now = parse_now(value)
+    except OverflowError:
+        raise CliError(f"--now: {value!r} is out of range once converted to UTC") from None
+    if not EARLIEST <= now < LATEST:
+        raise CliError(f"--now: give a moment between 1970 and 9000, not {value!r}")
+    return now
+
+
+def _guarded(what: str, work: Callable[[], T]) -> T:
+    """Run `work`; input that is too big or too deep for Python becomes one CliError line."""
+    try:
+        return work()
+    except RecursionError:
+        raise CliError(f"{what}: nested too deeply to read") from None
+    except OverflowError:
+        raise CliError(f"{what}: a date is out of range (check --now and --timezone)") from None
+    except ValueError as exc:
+        # e.g. Python's limit on integer digits (json.loads of a 5,000-digit number).
+        reason = str(exc).split(";")[0][:200]
+        raise CliError(f"{what}: cannot be used: {reason}") from None
 
 
 @click.command()
@@ -40,7 +73,7 @@ def scan(
     fmt: str,
 ) -> None:
     """List silent prospects (most silent first) and threads where a reply is owed."""
-    now = parse_now(now_text)
+    now = _now(now_text)
     if threshold is not None and not 0 < threshold <= 365:
         raise CliError(f"--threshold: must be between 1 and 365 days, got {threshold}")
     if mailbox_path is not None:
@@ -88,16 +121,19 @@ def _scan_file(
     from server.gmail.mailbox_file import MailboxFileError, load_mailbox_file
 
     try:
-        mailbox = load_mailbox_file(path)
+        mailbox = _guarded(str(path), lambda: load_mailbox_file(path))
     except MailboxFileError as exc:
         raise CliError(str(exc)) from exc
     ctx = _context(str(mailbox["emailAddress"]), domains, tz, country)
-    return engine_scan(
-        mailbox["threads"],
-        ctx,
-        now,
-        Threshold(threshold if threshold is not None else 5, calendar_days),
-        reply_target_hours=reply_target or 0,
+    return _guarded(
+        str(path),
+        lambda: engine_scan(
+            mailbox["threads"],
+            ctx,
+            now,
+            Threshold(threshold if threshold is not None else 5, calendar_days),
+            reply_target_hours=reply_target or 0,
+        ),
     )
 
 

@@ -46,6 +46,26 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("connect", __name__, url_prefix="/connect", template_folder="templates")
 
+# The pages may never be framed (a framed "Connect my Gmail" button invites clickjacking);
+# they hold no script, and their only style is the inline sheet of the template.
+CONNECT_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+@bp.after_request
+def _connect_headers(resp: Response) -> Response:
+    for key, value in CONNECT_HEADERS.items():
+        resp.headers.setdefault(key, value)
+    resp.headers.setdefault("Cache-Control", "no-store")
+    return resp
+
+
 PENDING_KEY = "connect_pending"
 SCOPES = ("openid", "email", METADATA_SCOPE)
 # A consent screen left open longer than this must be started again.

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +25,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy import func, select, update
 
 from server.auth.oidc_verify import require_service_token
+from server.auth.request_guard import loads as guarded_loads
 from server.errors import ApiError
 from server.gmail.jobs import PARKED, sync_mailbox, sync_pool
 from server.gmail.sync import request_sync
@@ -66,7 +66,7 @@ def decode_envelope(body: Any) -> Notification:
         # Pub/Sub sends standard base64; Gmail's guide calls it base64url. Accept both.
         text = data.strip().replace("-", "+").replace("_", "/")
         raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-        payload = json.loads(raw.decode("utf-8"))
+        payload = guarded_loads(raw.decode("utf-8"))  # depth-checked first
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise bad_envelope("'message.data' is not base64-encoded JSON") from None
     if not isinstance(payload, dict):

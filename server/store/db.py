@@ -29,6 +29,8 @@ class Database:
 
     def __init__(self, url: str, **engine_kw: Any) -> None:
         self.url = normalise_url(url)
+        # Errors and their log lines show the SQL but never its values (notes, addresses).
+        engine_kw.setdefault("hide_parameters", True)
         if self.url.startswith("sqlite"):
             engine_kw.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         else:

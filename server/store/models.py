@@ -265,3 +265,21 @@ class SyncLock(Base):
     holder: Mapped[str] = mapped_column(String(120), default="")
     acquired_at: Mapped[datetime | None] = mapped_column()
     generation: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class WebSession(Base):
+    """A signed-in web session; the cookie holds only a random key whose SHA-256 is `id`.
+
+    Deleting the row ends the session at once (sign-out, removal). The org and role it was
+    granted for are kept, so a demotion or an org change ends it too, whoever made it.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(16), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
