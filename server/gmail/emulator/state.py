@@ -321,7 +321,7 @@ class MailboxState:
 
     def add_messages(self, messages: list[dict[str, Any]], now_ms: int) -> list[dict[str, Any]]:
         """Insert several messages under one history record, as Gmail may report them."""
-        stored = []
+        stored: list[dict[str, Any]] = []
         for message in messages:
             msg = copy.deepcopy(message)
             msg.setdefault("id", secrets.token_hex(8))
