@@ -235,8 +235,8 @@ class GmailClient:
     def _execute(self, request: Any, what: str, method: str = "") -> Any:
         for attempt in range(self.backoff.attempts):
             hint: float | None = None
+            self._spend(method)  # may wait, or end the sync with QuotaDeferred
             try:
-                self._spend(method)
                 self.calls += 1
                 return request.execute()
             except HttpError as exc:
@@ -362,15 +362,21 @@ class GmailClient:
         done: dict[str, dict[str, Any] | GmailError] = {}
         tries: dict[str, int] = {}
         queue = list(dict.fromkeys(ids))
+        size = self.batch_size
+        if self.gate is not None and self.gate.burst():
+            # A batch is charged as a whole: it must fit the per-user and project budgets.
+            fits = self.gate.burst() // max(1, self.quota.cost(method))
+            size = max(1, min(size, fits))
         while queue:
-            chunk, queue = queue[: self.batch_size], queue[self.batch_size :]
+            size = min(size, self.batch_size)
+            chunk, queue = queue[:size], queue[size:]
             retry: list[tuple[str, BaseException]] = []
             collector = _Collector(done, retry, what)
             batch = BatchHttpRequest(callback=collector, batch_uri=self.batch_uri)
             for item_id in chunk:
                 batch.add(make(item_id), request_id=item_id)
+            self._spend(method, len(chunk))
             try:
-                self._spend(method, len(chunk))
                 self.calls += 1
                 batch.execute()
             except Exception as exc:  # noqa: BLE001 - the whole batch failed in transit

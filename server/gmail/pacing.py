@@ -198,6 +198,11 @@ class QuotaGate:
     on_wait: WaitFn | None = None
     spent: int = 0
 
+    def burst(self) -> int:
+        """The most units one request may cost (0: no limit)."""
+        limits = [g.units_per_minute for g in (self.pacer, self.governor) if g is not None]
+        return min(limits) if limits else 0
+
     def spend(self, units: int) -> None:
         if self.pacer is not None:
             self.pacer.spend(units, self.on_wait)
