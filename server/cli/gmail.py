@@ -378,4 +378,10 @@ def emulator(
         f"Gmail API emulator for {mailbox['emailAddress']} at {url}{limits} (Ctrl-C stops)",
         nl=True,
     )
-    emu.serve_forever()
+    try:
+        emu.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    answered = ", ".join(f"{code}: {n}" for code, n in sorted(emu.answers.items()))
+    click.echo(f"served {emu.http_requests} HTTP requests, {emu.quota_used} quota units; "
+               f"calls answered {answered or 'none'}")
