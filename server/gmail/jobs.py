@@ -37,7 +37,7 @@ from server.store.settings import horizon_days, rep_settings
 log = logging.getLogger(__name__)
 
 # Mailboxes in this state wait for the rep to reconnect; jobs leave them alone.
-PARKED = ("reconnect_needed",)
+PARKED = ("reconnect_needed", "disconnected")
 
 
 @dataclass
@@ -225,6 +225,39 @@ def renew_watch(app: Flask, mailbox_id: int, topic: str) -> Outcome:
     except SQLAlchemyError as exc:
         log.warning("mailbox %s: database error renewing watch: %s", mailbox_id, exc)
         return Outcome(mailbox_id, "error", "database unavailable")
+
+
+def disconnect_mailbox(app: Flask, mailbox_id: int) -> Outcome:
+    """users.stop (end push notifications), then forget the grant; for disconnect and removal.
+
+    Google keeps sending notifications until the watch expires unless users.stop is called
+    (https://developers.google.com/gmail/api/guides/push). A stop that fails (grant already
+    revoked, Gmail down) does not keep the mailbox connected: the watch then lapses within
+    seven days and its notifications are ignored.
+    """
+    detail = ""
+    try:
+        with get_db(app).session() as session:
+            mailbox = session.get(Mailbox, mailbox_id)
+            if mailbox is None:
+                return Outcome(mailbox_id, "skipped", "no such mailbox")
+            try:
+                with _client(app, fresh_credentials(app, mailbox)) as client:
+                    client.stop()
+            except (GmailError, ReconnectNeeded, AuthUnavailable) as exc:
+                detail = f"users.stop failed: {exc}; the watch lapses on its own"
+                log.warning("mailbox %s: %s", mailbox_id, detail)
+            mailbox.watch_expiration = None
+            mailbox.refresh_token_enc = None
+            mailbox.status = "disconnected"
+            mailbox.pending_threads = []
+            mailbox.next_retry_at = None
+            mailbox.full_sync_state = None
+            session.commit()
+    except SQLAlchemyError as exc:
+        log.warning("mailbox %s: database error while disconnecting: %s", mailbox_id, exc)
+        return Outcome(mailbox_id, "error", "database unavailable")
+    return Outcome(mailbox_id, "disconnected" if not detail else "stop_failed", detail)
 
 
 def _expiration(value: Any) -> datetime | None:
