@@ -43,7 +43,8 @@ def test_sync_on_a_bad_day_stores_exactly_what_scan_finds(
 ) -> None:
     path = tmp_path / "mailbox.json"
     path.write_text(json.dumps(demo_mailbox))
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "STEPBACK_DATABASE_URL")}
+    dropped = ("DATABASE_URL", "STEPBACK_DATABASE_URL")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     # Our pacer would keep to Google's real 6,000 units a minute and so never meet the
     # emulator's limit; lifting it makes the emulator's 403s (and Retry-After) do the pacing.
     env.update(STEPBACK_INSTANCE_PATH=str(tmp_path / "instance"),
