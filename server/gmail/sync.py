@@ -49,6 +49,7 @@ ProgressFn = Callable[[str, int, int | None], None]
 HORIZON_SLACK_DAYS = 14
 MAX_PENDING = 100_000  # a bound on the stored retry list (one id is ~16 characters)
 MAX_TOKEN_RESTARTS = 3
+FETCH_CHUNK = 50  # threads fetched between checks of the horizon (one batch)
 
 
 class LeaseLost(Exception):  # noqa: N818 - a signal to stop, raised by the heartbeat
@@ -442,19 +443,32 @@ class MailboxSync:
             stamp = utcnow()
             self._touch(unchanged, stamp)
             report.threads_unchanged += len(unchanged)
-            wanted = [tid for tid in listed if tid not in set(unchanged)]
-            failed, newest = self._store_many(self._fetch_threads(wanted), report, stamp)
-            for tid in unchanged:
-                newest[tid] = known[tid][1]
+            skip = set(unchanged)
+            newest = {tid: known[tid][1] for tid in unchanged}
+            failed: list[str] = []
+            past_horizon = False
+            order = list(listed)
+            for start in range(0, len(order), FETCH_CHUNK):
+                # Newest first: once a thread is older than the horizon, so is the rest.
+                part = order[start : start + FETCH_CHUNK]
+                chunk_failed, chunk_newest = self._store_many(
+                    self._fetch_threads([t for t in part if t not in skip]), report, stamp
+                )
+                failed += chunk_failed
+                newest.update(chunk_newest)
+                seen = [newest[t] for t in part if t in newest]
+                if cutoff_ms is not None and seen and min(seen) < cutoff_ms:
+                    past_horizon = True
+                    break
+                if start + FETCH_CHUNK < len(order):
+                    self._commit()  # stored threads show up as verdicts while the page goes on
+                    self.progress("threads you wrote in", state["done"] + start + len(part), None)
             state = {
                 **state,
                 "page_token": next_token,
                 "done": state["done"] + len(listed),
                 "failed": state["failed"] + len(failed),
             }
-            past_horizon = (
-                cutoff_ms is not None and bool(newest) and min(newest.values()) < cutoff_ms
-            )
             if next_token is None or past_horizon:
                 state.update(phase="inbound", page_token=None)
             self._save_state(state)
@@ -581,22 +595,35 @@ class MailboxSync:
                         break
             if token is None:
                 break
-        fetched = self.client.get_messages(picked.values()) if picked else {}
-        by_thread: dict[str, Any] = {}
-        for tid, mid in picked.items():
-            result = fetched.get(mid)
-            if isinstance(result, Mapping):
-                by_thread[tid] = {
-                    "id": tid,
-                    "historyId": result.get("historyId", ""),
-                    "messages": [result],
-                }
-            elif result is not None:
-                by_thread[tid] = result
-        failed, _ = self._store_many(by_thread, report, utcnow())
-        self._commit()
+        cutoff_ms = _ms(self._cutoff_text())
+        order = list(picked.items())
+        failed_total = 0
+        for start in range(0, len(order), FETCH_CHUNK):
+            part = order[start : start + FETCH_CHUNK]
+            fetched = self.client.get_messages([mid for _, mid in part])
+            by_thread: dict[str, Any] = {}
+            for tid, mid in part:
+                result = fetched.get(mid)
+                if isinstance(result, Mapping):
+                    by_thread[tid] = {
+                        "id": tid,
+                        "historyId": result.get("historyId", ""),
+                        "messages": [result],
+                    }
+                elif result is not None:
+                    by_thread[tid] = result
+            failed, newest = self._store_many(by_thread, report, utcnow())
+            failed_total += len(failed)
+            self._commit()
+            if cutoff_ms is not None and newest and min(newest.values()) < cutoff_ms:
+                break  # older conversations are past the horizon
         self.progress("recent conversations waiting on you", len(picked), len(picked))
-        return len(failed)
+        return failed_total
+
+    def _cutoff_text(self) -> str | None:
+        state = self.mailbox.full_sync_state or {}
+        value = state.get("cutoff")
+        return str(value) if value else None
 
     def _save_state(self, state: dict[str, Any]) -> None:
         self.mailbox.full_sync_state = state
