@@ -110,9 +110,10 @@ def quota_summary(mailboxes: list[Mailbox]) -> dict[str, Any] | None:
     minute, day = gate.governor.used()
     first = sum(1 for m in mailboxes if m.full_sync_state or m.status in ("new", "waiting_quota"))
     per_user = gate.pacer.units_per_minute
-    # A rep's first sync costs about 150,000 units at the May 2026 prices (README, "Sync at
-    # Google's limits"); the legacy table costs about a quarter of that.
-    each = 150_000 if table.name == "may2026" else 40_000
+    # A typical rep's first sync (2,000 threads written in within the horizon) costs about
+    # 65,000 units at the May 2026 prices and 18,000 at the legacy ones (README, "Sync at
+    # Google's limits").
+    each = 65_000 if table.name == "may2026" else 18_000
     minutes_each = max(1, round(each / per_user))
     spread_hours = first * each / max(1, gate.governor.units_per_day) * 24
     spread = (
