@@ -18,7 +18,7 @@ import logging
 import socket
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -457,6 +457,8 @@ class MailboxSync:
                 failed += chunk_failed
                 newest.update(chunk_newest)
                 seen = [newest[t] for t in part if t in newest]
+                if seen and cutoff_ms is not None and not state.get("anchored"):
+                    cutoff_ms = self._anchor(state, max(seen), cutoff_ms)
                 if cutoff_ms is not None and seen and min(seen) < cutoff_ms:
                     past_horizon = True
                     break
@@ -491,6 +493,23 @@ class MailboxSync:
                                   "history_id": state["history_id"]}
         self._finish(report)
         return report
+
+    def _anchor(self, state: dict[str, Any], newest_ms: int, cutoff_ms: int) -> int:
+        """Measure the horizon from the newest mail when that is older than today.
+
+        A mailbox whose newest mail is weeks old (an export, an idle account) keeps its whole
+        horizon's worth of threads: silence is judged against its own "now", never lost.
+        """
+        state["anchored"] = True
+        if self.since or self.mailbox.sync_since or self.horizon_days is None:
+            return cutoff_ms
+        now_ms = int(utcnow().timestamp() * 1000)
+        if newest_ms >= now_ms:
+            return cutoff_ms
+        lag = now_ms - newest_ms
+        moved = cutoff_ms - lag
+        state["cutoff"] = datetime.fromtimestamp(moved / 1000, UTC).isoformat()
+        return moved
 
     def _known_threads(self) -> dict[str, tuple[str, int]]:
         """Stored thread id → (historyId, newest message time in ms)."""

@@ -311,3 +311,18 @@ def test_the_engine_drops_runs_older_than_the_horizon() -> None:
     inside = scan(threads, ctx, NOW, Threshold(5), horizon_days=180)
     assert {v.facts.thread_id for v in everything.silent} == {"recent", "ancient"}
     assert {v.facts.thread_id for v in inside.silent} == {"recent"}
+
+
+def test_an_idle_mailbox_is_judged_against_its_own_newest_mail(app: Any, rep: int) -> None:  # noqa: F811
+    mailbox = {"emailAddress": REP, "historyId": "100", "threads": []}
+    for i in range(40):  # the newest mail is 400 days old; the rest reach back 40 weeks more
+        at = NOW - timedelta(days=400 + 7 * i)
+        mailbox["threads"].append({"id": f"idle{i:03d}", "historyId": "100", "messages": [
+            msg(f"idle{i:03d}", at, f"Rita <{REP}>", [f"o{i}@globex.com"], labels=["SENT"],
+                thread_id=f"idle{i:03d}")]})
+    clock = VirtualClock()
+    with GmailEmulator(mailbox, clock=clock.time) as emu:
+        assert sync(app, rep, client(emu, clock), page_size=10).done
+    kept = set(stored(app))
+    assert {f"idle{i:03d}" for i in range(26)} <= kept  # 180 days of its own history
+    assert "idle039" not in kept  # 273 days before its newest mail: past the horizon
