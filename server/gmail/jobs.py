@@ -61,8 +61,11 @@ def quota_gate(
     table = QUOTA_TABLES[str(app.config.get("GMAIL_QUOTA_TABLE") or "may2026")]
     clock = clock or Clock()
     per_user = app.config.get("GMAIL_USER_UNITS_PER_MINUTE") or table.units_per_user_minute
+    engine = get_db(app).engine
     governor = ProjectGovernor(
-        get_db(app).engine,
+        engine,
+        # SQLite serves one instance: count in this process (see ProjectGovernor).
+        memory_key=str(engine.url) if engine.dialect.name == "sqlite" else None,
         units_per_minute=int(app.config.get("GMAIL_PROJECT_UNITS_PER_MINUTE") or 1_200_000),
         units_per_day=int(app.config.get("GMAIL_PROJECT_UNITS_PER_DAY") or 80_000_000),
         clock=clock,

@@ -113,15 +113,24 @@ class _Full(Exception):  # noqa: N818 - control flow inside _reserve
         self.scope = scope
 
 
+_MEMORY: dict[tuple[str, str, int], int] = {}
+_MEMORY_LOCK = threading.Lock()
+
+
 @dataclass
 class ProjectGovernor:
-    """Per-minute and per-day project budgets, counted in the `gmail_quota` table."""
+    """Per-minute and per-day project budgets, counted in the `gmail_quota` table.
 
-    engine: Engine
+    `memory_key` counts in this process instead (SQLite: one instance, and a second
+    connection writing while a sync holds the file's write lock would wait on it).
+    """
+
+    engine: Engine | None
     units_per_minute: int = 1_200_000
     units_per_day: int = 80_000_000
     clock: Clock = field(default_factory=Clock)
     max_wait: float = 120.0  # longer waits end the sync with QuotaDeferred
+    memory_key: str | None = None
 
     def spend(self, units: int, on_wait: WaitFn | None = None) -> None:
         while True:
@@ -148,6 +157,8 @@ class ProjectGovernor:
     def _reserve(self, units: int, minute: int, day: int) -> str | None:
         """Add `units` to both counters atomically; the name of a full counter, else None."""
         buckets = (("minute", minute, self.units_per_minute), ("day", day, self.units_per_day))
+        if self.memory_key is not None or self.engine is None:
+            return self._reserve_in_memory(units, buckets)
         for _attempt in range(5):
             try:
                 with self.engine.begin() as conn:
@@ -174,11 +185,32 @@ class ProjectGovernor:
                 continue  # another instance opened the same counter first; count again
         return None  # pragma: no cover - five insert races in a row
 
+    def _reserve_in_memory(self, units: int, buckets: tuple[tuple[str, int, int], ...]
+                           ) -> str | None:
+        key = self.memory_key or ""
+        with _MEMORY_LOCK:
+            for scope, period, limit in buckets:
+                used = _MEMORY.get((key, scope, period), 0)
+                if used and used + units > limit:
+                    return scope
+            for scope, period, _limit in buckets:
+                _MEMORY[(key, scope, period)] = _MEMORY.get((key, scope, period), 0) + units
+            stale = [k for k in _MEMORY if k[0] == key and k[1] == "minute"
+                     and k[2] < buckets[0][1] - 5]
+            for k in stale:
+                del _MEMORY[k]
+        return None
+
     def used(self, now: float | None = None) -> tuple[int, int]:
         """Units counted this minute and this Pacific day."""
         now = self.clock.time() if now is None else now
         minute = int(now // 60)
         day = datetime.fromtimestamp(now, PACIFIC).date().toordinal()
+        if self.memory_key is not None or self.engine is None:
+            key = self.memory_key or ""
+            with _MEMORY_LOCK:
+                return (_MEMORY.get((key, "minute", minute), 0),
+                        _MEMORY.get((key, "day", day), 0))
         with self.engine.connect() as conn:
             rows = dict(
                 ((s, p), u)

@@ -441,7 +441,6 @@ class MailboxSync:
                 tid for tid, hid in listed.items() if hid and known.get(tid, ("", 0))[0] == hid
             ]
             stamp = utcnow()
-            self._touch(unchanged, stamp)
             report.threads_unchanged += len(unchanged)
             skip = set(unchanged)
             newest = {tid: known[tid][1] for tid in unchanged}
@@ -465,6 +464,8 @@ class MailboxSync:
                 if start + FETCH_CHUNK < len(order):
                     self._commit()  # stored threads show up as verdicts while the page goes on
                     self.progress("threads you wrote in", state["done"] + start + len(part), None)
+            # Written just before the page is committed: no write waits on a Gmail call.
+            self._touch(unchanged, stamp)
             state = {
                 **state,
                 "page_token": next_token,

@@ -49,3 +49,15 @@ def test_a_spent_day_defers_until_midnight_pacific(app: Any) -> None:
     until = caught.value.until
     assert until.timestamp() > clock.time()
     assert until.astimezone(ZoneInfo("America/Los_Angeles")).hour == 0
+
+
+def test_in_process_counting_shares_the_budget_between_governors() -> None:
+    clock = VirtualClock(1_780_000_020.0)
+    a = ProjectGovernor(None, units_per_minute=1000, units_per_day=10_000, clock=clock,
+                        memory_key="test-shared")
+    b = ProjectGovernor(None, units_per_minute=1000, units_per_day=10_000, clock=clock,
+                        memory_key="test-shared")
+    a.spend(700)
+    before = clock.time()
+    b.spend(700)
+    assert clock.time() > before and b.used() == (700, 1400)
