@@ -48,9 +48,17 @@ DEFAULTS: dict[str, object] = {
     "TASK_WORKERS": 4,
     "TASK_BUDGET_SECONDS": 240,
     # Gmail retries (exponential backoff with jitter) for background syncs.
-    "GMAIL_RETRY_ATTEMPTS": 6,
-    "GMAIL_BACKOFF_BASE": 0.5,
-    "GMAIL_BACKOFF_CAP": 32.0,
+    # Eight tries whose waits add up to more than Google's one-minute quota window.
+    "GMAIL_RETRY_ATTEMPTS": 8,
+    "GMAIL_BACKOFF_BASE": 1.0,
+    "GMAIL_BACKOFF_CAP": 64.0,
+    # Gmail quota: the cost table ("may2026" for projects created since May 2026, "legacy"
+    # before), the per-user budget a minute (None: the table's), and the project's limits
+    # shared by every instance through the database.
+    "GMAIL_QUOTA_TABLE": "may2026",
+    "GMAIL_USER_UNITS_PER_MINUTE": None,
+    "GMAIL_PROJECT_UNITS_PER_MINUTE": 1_200_000,
+    "GMAIL_PROJECT_UNITS_PER_DAY": 80_000_000,
     # Local sign-in for the seeded demo users; off unless the demo turns it on.
     "DEMO_LOGIN": False,
     # Per-rep API rate limit (the `limits` library's syntax, e.g. "120 per minute") and its storage.

@@ -83,6 +83,7 @@ def _page(values: dict[str, str], errors: dict[str, str], status: int) -> tuple[
         "admin/mailboxes.html",
         status,
         mailboxes=rows,
+        quota=quota_summary([m for m, _ in rows]),
         values=values,
         errors=errors,
         key=key_facts(org()),
@@ -95,6 +96,61 @@ def _typed(o: Org) -> dict[str, str]:
         "dwd_enabled": "on" if o.dwd_enabled else "",
         "dwd_service_account": o.dwd_service_account or "",
     }
+
+
+def quota_summary(mailboxes: list[Mailbox]) -> dict[str, Any] | None:
+    """The deployment's Gmail quota use and what it means for first syncs under way."""
+    from flask import current_app
+
+    from server.gmail.jobs import quota_gate
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    gate, table = quota_gate(app)
+    if gate.governor is None or gate.pacer is None:  # pragma: no cover - always configured
+        return None
+    minute, day = gate.governor.used()
+    first = sum(1 for m in mailboxes if m.full_sync_state or m.status in ("new", "waiting_quota"))
+    per_user = gate.pacer.units_per_minute
+    # A typical rep's first sync (2,000 threads written in within the horizon) costs about
+    # 65,000 units at the May 2026 prices and 18,000 at the legacy ones (README, "Sync at
+    # Google's limits").
+    each = 65_000 if table.name == "may2026" else 18_000
+    minutes_each = max(1, round(each / per_user))
+    spread_hours = first * each / max(1, gate.governor.units_per_day) * 24
+    spread = (
+        f"about {spread_hours / 24:.1f} days" if spread_hours >= 24 else "the same hour or so"
+    )
+    return {
+        "minute": minute,
+        "day": day,
+        "per_minute": gate.governor.units_per_minute,
+        "per_day": gate.governor.units_per_day,
+        "per_user": per_user,
+        "first_syncs": first,
+        "minutes_each": minutes_each,
+        "spread": spread,
+    }
+
+
+@bp.post("/mailboxes/<int:mailbox_id>/disconnect")
+def mailbox_disconnect(mailbox_id: int) -> Response:
+    """Stop Gmail push for a mailbox (users.stop), forget its grant, keep nothing pending."""
+    from flask import abort, current_app
+
+    from server.gmail.jobs import disconnect_mailbox
+
+    mailbox = db().get(Mailbox, mailbox_id)
+    if mailbox is None or mailbox.org_id != org().id:
+        abort(404)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    db().commit()
+    outcome = disconnect_mailbox(app, mailbox_id)
+    audit("mailbox.disconnect", mailbox.email, None, {"result": outcome.result})
+    db().commit()
+    flash(f"{mailbox.email} is disconnected; Gmail push notifications were stopped."
+          if outcome.result == "disconnected" else
+          f"{mailbox.email} is disconnected ({outcome.detail}).")
+    return redirect(url_for("admin.mailboxes"))  # type: ignore[return-value]
 
 
 @bp.get("/mailboxes")

@@ -28,6 +28,7 @@ def org_values(o: Org) -> dict[str, Any]:
         "holiday_subdiv": o.holiday_subdiv or "",
         "default_threshold_days": o.default_threshold_days,
         "reply_target_hours": o.reply_target_hours,
+        "default_horizon_days": o.default_horizon_days,
     }
 
 
@@ -73,6 +74,11 @@ def org_save() -> Response | tuple[str, int]:
     reply_hours = form.whole(
         "reply_target_hours", label="Reply target", low=1, high=MAX_REPLY_TARGET_HOURS, unit="hours"
     )
+    # Silence older than the horizon is not a follow-up; the first sync reads no further.
+    horizon = form.whole(
+        "default_horizon_days", label="Age horizon", low=7, high=3650, unit="days",
+        required=False,
+    )
     if not form.ok:
         typed = {key: form.raw(key) for key in _form_values(org())}
         return _org_page(typed, form.errors, 400)
@@ -86,6 +92,7 @@ def org_save() -> Response | tuple[str, int]:
     o.holiday_subdiv = subdiv
     o.default_threshold_days = int(threshold or o.default_threshold_days)
     o.reply_target_hours = float(reply_hours or o.reply_target_hours)
+    o.default_horizon_days = int(horizon or o.default_horizon_days or 180)
     old, new = changes(before, org_values(o))
     if new:
         audit("org.update", f"org {o.slug}", old, new)

@@ -32,17 +32,19 @@ def team_values(team: Team) -> dict[str, Any]:
         "name": team.name,
         "threshold_days": team.threshold_days,
         "reply_target_hours": team.reply_target_hours,
+        "horizon_days": team.horizon_days,
     }
 
 
 def _typed(team: Team | None) -> dict[str, str]:
     if team is None:
-        return {"name": "", "threshold_days": "", "reply_target_hours": ""}
+        return {"name": "", "threshold_days": "", "reply_target_hours": "", "horizon_days": ""}
     hours = team.reply_target_hours
     return {
         "name": team.name,
         "threshold_days": "" if team.threshold_days is None else str(team.threshold_days),
         "reply_target_hours": "" if hours is None else f"{hours:g}",
+        "horizon_days": "" if team.horizon_days is None else str(team.horizon_days),
     }
 
 
@@ -68,10 +70,14 @@ def _read_team_form(form: Form, except_id: int | None) -> dict[str, Any]:
         unit="hours",
         required=False,
     )
+    horizon = form.whole(
+        "horizon_days", label="Age horizon", low=7, high=3650, unit="days", required=False
+    )
     return {
         "name": name,
         "threshold_days": threshold,
         "reply_target_hours": None if hours is None else float(hours),
+        "horizon_days": horizon,
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.cli.common import CliError, CliFailure, Progress, make_app
-from server.gmail.client import SCOPES, GmailClient, GmailError
+from server.gmail.client import SCOPES, AuthRevoked, GmailClient, GmailError
 
 TOKEN_FILE = "gmail_token.enc"  # noqa: S105 - a file name, not a secret
 
@@ -69,7 +70,13 @@ def local_user(session: Session, email: str) -> Any:
     return user
 
 
-def run_sync(app: Any, client: GmailClient, progress: Progress) -> tuple[Any, Any]:
+def run_sync(
+    app: Any,
+    client: GmailClient,
+    progress: Progress,
+    *,
+    since: datetime | None = None,
+) -> tuple[Any, Any]:
     """Sync the client's account into the app's database; return (report, user email)."""
     from server.gmail.sync import MailboxSync
     from server.store.db import get_db
@@ -79,33 +86,120 @@ def run_sync(app: Any, client: GmailClient, progress: Progress) -> tuple[Any, An
     with get_db(app).session() as session:
         user = local_user(session, str(profile["emailAddress"]))
         session.commit()
+        settings = rep_settings(user)
         report = MailboxSync(
-            session, user.mailbox, client, rep_settings(user).context, progress=progress
+            session,
+            user.mailbox,
+            client,
+            settings.context,
+            progress=progress,
+            horizon_days=settings.horizon_days,
+            since=since,
         ).run()
         return report, user.email
+
+
+def _parse_since(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    from server.cli.common import parse_now
+
+    try:
+        return parse_now(value)
+    except click.ClickException as exc:
+        raise CliError(f"--since: {exc.message}") from exc
 
 
 @click.command()
 @click.option("--emulator", "emulator_url", help="Sync from a Gmail API emulator at this URL.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
-def sync(emulator_url: str | None, quiet: bool) -> None:
-    """Sync the connected Gmail account (metadata only): full the first time, then incremental."""
+@click.option("--since", "since_text", help="Read back to this date (default: the age horizon).")
+@click.option("--once", is_flag=True, help="One pass, even if threads are still pending.")
+@click.option("--rounds", type=click.IntRange(1, 1000), default=30, show_default=True,
+              help="Passes at most while threads are pending or quota is short.")
+def sync(
+    emulator_url: str | None, quiet: bool, since_text: str | None, once: bool, rounds: int
+) -> None:
+    """Sync the connected Gmail account (metadata only) until nothing is pending.
+
+    Full the first time (newest mail first, back to the age horizon), then incremental.
+    Threads Gmail refuses for a while are kept and tried again; the command says "done"
+    only when every thread is stored.
+    """
+    from server.gmail.jobs import make_client
+    from server.gmail.pacing import Clock
+
     app = make_app()
+    since = _parse_since(since_text)
     progress = Progress(quiet)
+    clock = Clock()
+
+    def waiting(seconds: float, why: str) -> None:
+        if seconds >= 5:
+            progress(f"waiting {seconds:.0f}s: {why}", 0, None)
+
+    report: Any = None
+    email = ""
     try:
         creds = local_credentials(app, emulator_url)
-        with GmailClient(creds, api_endpoint=gmail_endpoint(app, emulator_url)) as client:
-            report, email = run_sync(app, client, progress)
+        for number in range(1 if once else rounds):
+            client = make_client(
+                app, creds, api_endpoint=gmail_endpoint(app, emulator_url), clock=clock,
+                on_wait=waiting,
+            )
+            with client:
+                try:
+                    report, email = run_sync(app, client, progress, since=since)
+                except GmailError as exc:
+                    if isinstance(exc, AuthRevoked) or not exc.transient or once \
+                            or number == rounds - 1:
+                        raise
+                    progress(f"Gmail is struggling ({exc}); trying again", number + 1, rounds)
+                    clock.sleep(min(60.0, 5.0 * (number + 1)))
+                    continue
+            since = None  # only the first full sync reads deeper
+            if report.done or once:
+                break
+            pause = _pause(report)
+            progress(f"{report.pending} threads pending; next pass in {pause:.0f}s", number + 1,
+                     rounds)
+            clock.sleep(pause)
     except GmailError as exc:
         raise CliFailure(f"sync failed: {exc}") from exc
     finally:
         progress.finish()
+    state = "done" if report.done else "not done yet"
     click.echo(
-        f"{email}: {report.mode} sync done: {report.threads_stored} threads stored, "
+        f"{email}: {report.mode} sync {state}: {report.threads_stored} threads stored, "
         f"{report.messages_skipped} malformed messages skipped, {len(report.errors)} errors"
     )
+    if not report.done:
+        click.echo(_not_done(report))
     for error in report.errors[:10]:
         click.echo(f"  error: {error}", err=True)
+    if not report.done:
+        raise SystemExit(3)
+
+
+def _pause(report: Any) -> float:
+    """Seconds to wait before the next pass: until quota returns, at most a minute."""
+    from server.store.models import utcnow
+
+    if report.deferred_until is not None:
+        return max(1.0, min(3600.0, (report.deferred_until - utcnow()).total_seconds()))
+    return 5.0
+
+
+def _not_done(report: Any) -> str:
+    if report.deferred_until is not None:
+        return (
+            f"  the project's Gmail quota is spent; run `stepback sync` again after "
+            f"{report.deferred_until:%Y-%m-%d %H:%M} UTC (nothing is lost)"
+        )
+    return (
+        f"  {report.pending} threads are still pending (Gmail refused them for now); "
+        "run `stepback sync` again to fetch them (nothing is lost)"
+    )
 
 
 @click.command()
@@ -219,8 +313,34 @@ def connect(secrets_path: Path, no_browser: bool) -> None:
 @click.option("--mailbox", "mailbox_path", required=True, type=click.Path(path_type=Path))
 @click.option("--port", type=int, default=8765, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--rate-limit", is_flag=True, help="Enforce Gmail's 6,000 units a minute per user.")
-def emulator(mailbox_path: Path, port: int, host: str, rate_limit: bool) -> None:
+@click.option("--rate-limit", is_flag=True, help="Enforce the quota table's per-user budget.")
+@click.option("--units-per-minute", type=click.IntRange(1, 10_000_000),
+              help="Per-user budget in quota units a minute (turns the limit on).")
+@click.option("--quota-status", type=click.Choice(["403", "429"]), default="403", show_default=True,
+              help="How an overrun is answered (Google uses 403).")
+@click.option("--quota-table", type=click.Choice(["may2026", "legacy"]), default="may2026",
+              show_default=True, help="Method costs: projects since May 2026, or older ones.")
+@click.option("--fail-rate", type=click.FloatRange(0.0, 0.99), default=0.0, show_default=True,
+              help="Share of calls answered 503 (seeded).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --fail-rate.")
+@click.option("--concurrency", type=click.IntRange(1, 1000),
+              help="Per-user concurrent calls (batch parts count) before 429.")
+@click.option("--window-seconds", type=click.FloatRange(0.5, 3600.0), default=60.0,
+              show_default=True,
+              help="Length of the quota window (shorter rehearses a bad day quickly).")
+def emulator(
+    mailbox_path: Path,
+    port: int,
+    host: str,
+    rate_limit: bool,
+    units_per_minute: int | None,
+    quota_status: str,
+    quota_table: str,
+    fail_rate: float,
+    seed: int,
+    concurrency: int | None,
+    window_seconds: float,
+) -> None:
     """Serve a mailbox file over the Gmail REST API (metadata scope rules) on this machine."""
     from server.gmail.emulator import GmailEmulator
     from server.gmail.mailbox_file import MailboxFileError, load_mailbox_file
@@ -229,10 +349,39 @@ def emulator(mailbox_path: Path, port: int, host: str, rate_limit: bool) -> None
         mailbox = load_mailbox_file(mailbox_path)
     except MailboxFileError as exc:
         raise CliError(str(exc)) from exc
-    emu = GmailEmulator(mailbox, host=host, port=port, enforce_rate_limit=rate_limit)
+    emu = GmailEmulator(
+        mailbox,
+        host=host,
+        port=port,
+        enforce_rate_limit=rate_limit,
+        rate_limit_units=units_per_minute,
+        rate_window_seconds=window_seconds,
+        quota_status=int(quota_status),
+        quota_table=quota_table,
+        fail_rate=fail_rate,
+        seed=seed,
+        concurrency_limit=concurrency,
+    )
     try:
         url = emu.url  # binds the port
     except OSError as exc:
         raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-    click.echo(f"Gmail API emulator for {mailbox['emailAddress']} at {url} (Ctrl-C stops)")
-    emu.serve_forever()
+    limits = ""
+    if emu.enforce_rate_limit:
+        limits = (
+            f"; {emu.rate_limit_units} units per {window_seconds:g}s, overruns answered "
+            f"{quota_status}"
+        )
+    if fail_rate:
+        limits += f"; {fail_rate:.0%} of calls answered 503"
+    click.echo(
+        f"Gmail API emulator for {mailbox['emailAddress']} at {url}{limits} (Ctrl-C stops)",
+        nl=True,
+    )
+    try:
+        emu.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    answered = ", ".join(f"{code}: {n}" for code, n in sorted(emu.answers.items()))
+    click.echo(f"served {emu.http_requests} HTTP requests, {emu.quota_used} quota units; "
+               f"calls answered {answered or 'none'}")

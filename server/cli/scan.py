@@ -47,6 +47,9 @@ def _guarded(what: str, work: Callable[[], T]) -> T:
         raise CliError(f"{what}: cannot be used: {reason}") from None
 
 
+DEFAULT_HORIZON_DAYS = 180  # the org default (orgs.default_horizon_days)
+
+
 @click.command()
 @click.option("--mailbox", "mailbox_path", type=click.Path(path_type=Path), help="Mailbox file.")
 @click.option("--user", "user_email", help="A synced rep, under the org's settings.")
@@ -57,6 +60,12 @@ def _guarded(what: str, work: Callable[[], T]) -> T:
 @click.option("--timezone", "tz", help="The rep's IANA time zone (default UTC).")
 @click.option("--holidays", "holiday_country", help="Skip this country's holidays (US…).")
 @click.option("--reply-target-hours", type=float, default=None, help="List reply owed after this.")
+@click.option(
+    "--horizon-days",
+    type=click.IntRange(1, 36500),
+    default=None,
+    help="Ignore runs of silence older than this (default 180, or the team's with --user).",
+)
 @click.option(
     "--format", "fmt", type=click.Choice(["json", "table"]), default="table", show_default=True
 )
@@ -70,6 +79,7 @@ def scan(
     tz: str | None,
     holiday_country: str | None,
     reply_target_hours: float | None,
+    horizon_days: int | None,
     fmt: str,
 ) -> None:
     """List silent prospects (most silent first) and threads where a reply is owed."""
@@ -86,10 +96,18 @@ def scan(
             tz,
             holiday_country,
             reply_target_hours,
+            horizon_days or DEFAULT_HORIZON_DAYS,
         )
     else:
         result = _scan_stored(
-            user_email, now, threshold, calendar_days, internal_domains, tz, reply_target_hours
+            user_email,
+            now,
+            threshold,
+            calendar_days,
+            internal_domains,
+            tz,
+            reply_target_hours,
+            horizon_days,
         )
     if fmt == "json":
         click.echo(json.dumps(scan_to_json(result), indent=2, ensure_ascii=False))
@@ -117,6 +135,7 @@ def _scan_file(
     tz: str | None,
     country: str | None,
     reply_target: float | None,
+    horizon_days: int = 180,
 ) -> ScanResult:
     from server.gmail.mailbox_file import MailboxFileError, load_mailbox_file
 
@@ -133,6 +152,7 @@ def _scan_file(
             now,
             Threshold(threshold if threshold is not None else 5, calendar_days),
             reply_target_hours=reply_target or 0,
+            horizon_days=horizon_days,
         ),
     )
 
@@ -145,6 +165,7 @@ def _scan_stored(
     domains: tuple[str, ...],
     tz: str | None,
     reply_target: float | None,
+    horizon_days: int | None = None,
 ) -> ScanResult:
     """Scan a synced account from the database; without one, scan the demo mailbox."""
     from dataclasses import replace
@@ -167,7 +188,9 @@ def _scan_stored(
             mailbox = session.scalar(select(Mailbox).order_by(Mailbox.id))
             user = mailbox.user if mailbox is not None else None
         if user is None:
-            return _scan_demo(now, threshold, calendar_days, domains, tz, reply_target)
+            return _scan_demo(
+                now, threshold, calendar_days, domains, tz, reply_target, horizon_days
+            )
         settings = rep_settings(user)
         if threshold is not None or calendar_days:
             days = threshold if threshold is not None else settings.threshold.days
@@ -183,6 +206,8 @@ def _scan_stored(
             settings = replace(settings, context=ctx)
         if reply_target is not None:
             settings = replace(settings, reply_target_hours=reply_target)
+        if horizon_days is not None:
+            settings = replace(settings, horizon_days=horizon_days)
         return scan_user(session, user, now, settings)
 
 
@@ -193,6 +218,7 @@ def _scan_demo(
     domains: tuple[str, ...],
     tz: str | None,
     reply_target: float | None,
+    horizon_days: int | None = None,
 ) -> ScanResult:
     from server.gmail.demo_mailbox import build_demo_mailbox
 
@@ -205,4 +231,5 @@ def _scan_demo(
         now,
         Threshold(threshold if threshold is not None else 5, calendar_days),
         reply_target_hours=reply_target or 0,
+        horizon_days=horizon_days or DEFAULT_HORIZON_DAYS,
     )

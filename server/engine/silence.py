@@ -363,6 +363,13 @@ def silence_verdict(
     )
 
 
+def _past_horizon(facts: ThreadFacts, now: datetime, horizon_days: int | None) -> bool:
+    """The unanswered run began before the age horizon."""
+    if not horizon_days or facts.silent_since is None:
+        return False
+    return as_utc(facts.silent_since) < as_utc(now) - timedelta(days=horizon_days)
+
+
 def reply_owed_verdict(
     facts: ThreadFacts, now: datetime, reply_target_hours: float = 0
 ) -> ReplyOwedVerdict | None:
@@ -383,8 +390,13 @@ def scan(
     *,
     getbacks: Mapping[str, datetime] | None = None,
     reply_target_hours: float = 0,
+    horizon_days: int | None = None,
 ) -> ScanResult:
-    """Judge a whole mailbox: silent prospects (most silent first) and owed replies."""
+    """Judge a whole mailbox: silent prospects (most silent first) and owed replies.
+
+    Runs of unanswered mail that began more than `horizon_days` ago are not listed: a
+    prospect silent for half a year is no longer a follow-up (the team's age horizon).
+    """
     read: list[tuple[str, list[_Message]]] = []
     seen: set[str] = set()
     for thread in threads:
@@ -403,7 +415,7 @@ def scan(
     for thread_id, messages in read:
         facts = _facts(thread_id, messages, index)
         verdict = silence_verdict(facts, now, threshold, ctx, getbacks.get(facts.thread_id))
-        if verdict is not None and verdict.silent:
+        if verdict is not None and verdict.silent and not _past_horizon(facts, now, horizon_days):
             silent.append(verdict)
         waiting = reply_owed_verdict(facts, now, reply_target_hours)
         if waiting is not None:

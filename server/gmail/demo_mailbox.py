@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from server.gmail.emulator_mailgen import (
+from server.gmail.emulator.mailgen import (
     COMPANY_STEMS,
     REP_DOMAIN,
     REP_TZ,

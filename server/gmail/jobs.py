@@ -27,15 +27,17 @@ from server.gmail.credentials import (
     fresh_credentials,
     mark_reconnect_needed,
 )
+from server.gmail.pacing import Clock, ProjectGovernor, QuotaGate, UserPacer, WaitFn
+from server.gmail.quota import QUOTA_TABLES
 from server.gmail.sync import holder_name, release_lease, sync_with_lease
 from server.store.db import get_db
 from server.store.models import Mailbox
-from server.store.settings import rep_settings
+from server.store.settings import horizon_days, rep_settings
 
 log = logging.getLogger(__name__)
 
 # Mailboxes in this state wait for the rep to reconnect; jobs leave them alone.
-PARKED = ("reconnect_needed",)
+PARKED = ("reconnect_needed", "disconnected")
 
 
 @dataclass
@@ -52,13 +54,49 @@ class Outcome:
         return {k: v for k, v in asdict(self).items() if v not in ("", 0) or k == "mailbox_id"}
 
 
-def _client(app: Flask, creds: Any) -> GmailClient:
-    backoff = Backoff(
-        attempts=int(app.config.get("GMAIL_RETRY_ATTEMPTS", 6)),
-        base=float(app.config.get("GMAIL_BACKOFF_BASE", 0.5)),
-        cap=float(app.config.get("GMAIL_BACKOFF_CAP", 32.0)),
+def quota_gate(
+    app: Flask, *, clock: Clock | None = None, on_wait: WaitFn | None = None
+) -> tuple[QuotaGate, Any]:
+    """The pacer for one mailbox and the project-wide governor, from the configuration."""
+    table = QUOTA_TABLES[str(app.config.get("GMAIL_QUOTA_TABLE") or "may2026")]
+    clock = clock or Clock()
+    per_user = app.config.get("GMAIL_USER_UNITS_PER_MINUTE") or table.units_per_user_minute
+    engine = get_db(app).engine
+    governor = ProjectGovernor(
+        engine,
+        # SQLite serves one instance: count in this process (see ProjectGovernor).
+        memory_key=str(engine.url) if engine.dialect.name == "sqlite" else None,
+        units_per_minute=int(app.config.get("GMAIL_PROJECT_UNITS_PER_MINUTE") or 1_200_000),
+        units_per_day=int(app.config.get("GMAIL_PROJECT_UNITS_PER_DAY") or 80_000_000),
+        clock=clock,
     )
-    return GmailClient(creds, api_endpoint=app.config.get("GMAIL_API_ENDPOINT"), backoff=backoff)
+    gate = QuotaGate(UserPacer(int(per_user), clock=clock), governor, on_wait=on_wait)
+    return gate, table
+
+
+def make_client(
+    app: Flask,
+    creds: Any,
+    *,
+    api_endpoint: str | None = None,
+    clock: Clock | None = None,
+    on_wait: WaitFn | None = None,
+) -> GmailClient:
+    """A GmailClient with the configured backoff, per-user pacing and project governor."""
+    clock = clock or Clock()
+    backoff = Backoff(
+        attempts=int(app.config.get("GMAIL_RETRY_ATTEMPTS", 8)),
+        base=float(app.config.get("GMAIL_BACKOFF_BASE", 1.0)),
+        cap=float(app.config.get("GMAIL_BACKOFF_CAP", 64.0)),
+        sleep=clock.sleep,
+    )
+    gate, table = quota_gate(app, clock=clock, on_wait=on_wait)
+    endpoint = api_endpoint or app.config.get("GMAIL_API_ENDPOINT")
+    return GmailClient(creds, api_endpoint=endpoint, backoff=backoff, gate=gate, quota=table)
+
+
+def _client(app: Flask, creds: Any) -> GmailClient:
+    return make_client(app, creds)
 
 
 def sync_mailbox(app: Flask, mailbox_id: int) -> Outcome:
@@ -122,7 +160,9 @@ def _sync(app: Flask, mailbox_id: int) -> Outcome:
         ctx = rep_settings(mailbox.user).context
         with _client(app, creds) as client:
             try:
-                report = sync_with_lease(session, mailbox, client, ctx)
+                report = sync_with_lease(
+                    session, mailbox, client, ctx, horizon_days=horizon_days(mailbox.user)
+                )
             except AuthRevoked as exc:
                 # MailboxSync already marked the mailbox; drop the cached token too.
                 mark_reconnect_needed(session, mailbox_id, str(exc))
@@ -132,8 +172,17 @@ def _sync(app: Flask, mailbox_id: int) -> Outcome:
         if report is None:
             return Outcome(mailbox_id, "busy", "another worker is syncing this mailbox")
         _mark_answers(session, mailbox)
+        detail = ""
+        if report.pending:
+            detail = f"{report.pending} threads pending"
+        if report.deferred_until is not None:
+            detail = f"waiting for Gmail quota until {report.deferred_until:%Y-%m-%d %H:%M} UTC"
         return Outcome(
-            mailbox_id, "synced", mode=report.mode, threads_stored=report.threads_stored
+            mailbox_id,
+            "synced",
+            detail=detail,
+            mode=report.mode,
+            threads_stored=report.threads_stored,
         )
 
 
@@ -179,6 +228,39 @@ def renew_watch(app: Flask, mailbox_id: int, topic: str) -> Outcome:
     except SQLAlchemyError as exc:
         log.warning("mailbox %s: database error renewing watch: %s", mailbox_id, exc)
         return Outcome(mailbox_id, "error", "database unavailable")
+
+
+def disconnect_mailbox(app: Flask, mailbox_id: int) -> Outcome:
+    """users.stop (end push notifications), then forget the grant; for disconnect and removal.
+
+    Google keeps sending notifications until the watch expires unless users.stop is called
+    (https://developers.google.com/gmail/api/guides/push). A stop that fails (grant already
+    revoked, Gmail down) does not keep the mailbox connected: the watch then lapses within
+    seven days and its notifications are ignored.
+    """
+    detail = ""
+    try:
+        with get_db(app).session() as session:
+            mailbox = session.get(Mailbox, mailbox_id)
+            if mailbox is None:
+                return Outcome(mailbox_id, "skipped", "no such mailbox")
+            try:
+                with _client(app, fresh_credentials(app, mailbox)) as client:
+                    client.stop()
+            except (GmailError, ReconnectNeeded, AuthUnavailable) as exc:
+                detail = f"users.stop failed: {exc}; the watch lapses on its own"
+                log.warning("mailbox %s: %s", mailbox_id, detail)
+            mailbox.watch_expiration = None
+            mailbox.refresh_token_enc = None
+            mailbox.status = "disconnected"
+            mailbox.pending_threads = []
+            mailbox.next_retry_at = None
+            mailbox.full_sync_state = None
+            session.commit()
+    except SQLAlchemyError as exc:
+        log.warning("mailbox %s: database error while disconnecting: %s", mailbox_id, exc)
+        return Outcome(mailbox_id, "error", "database unavailable")
+    return Outcome(mailbox_id, "disconnected" if not detail else "stop_failed", detail)
 
 
 def _expiration(value: Any) -> datetime | None:

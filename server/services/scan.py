@@ -62,6 +62,7 @@ def scan_user(
         settings.threshold,
         getbacks=active_getbacks(session, user),
         reply_target_hours=settings.reply_target_hours,
+        horizon_days=settings.horizon_days,
     )
 
 

@@ -66,6 +66,8 @@ class Org(Base):
     holiday_country: Mapped[str | None] = mapped_column(String(8))
     holiday_subdiv: Mapped[str | None] = mapped_column(String(16))
     default_threshold_days: Mapped[int] = mapped_column(Integer, default=5)
+    # How far back silence counts and the first sync reads (issue 17's age horizon).
+    default_horizon_days: Mapped[int] = mapped_column(Integer, default=180)
     reply_target_hours: Mapped[float] = mapped_column(Float, default=24.0)
     # Workspace domain-wide delegation: service account email and key (encrypted).
     dwd_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -87,6 +89,7 @@ class Team(Base):
     # None: the org's default threshold applies.
     threshold_days: Mapped[int | None] = mapped_column(Integer)
     reply_target_hours: Mapped[float | None] = mapped_column(Float)
+    horizon_days: Mapped[int | None] = mapped_column(Integer)  # None: the org's default
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     org: Mapped[Org] = relationship(back_populates="teams")
@@ -148,6 +151,12 @@ class Mailbox(Base):
     messages_skipped: Mapped[int] = mapped_column(Integer, default=0)
     watch_expiration: Mapped[datetime | None] = mapped_column()
     last_push_at: Mapped[datetime | None] = mapped_column()
+    # Threads a sync could not fetch yet (Gmail kept refusing): retried until stored or 404.
+    pending_threads: Mapped[list[Any]] = mapped_column(default=list)
+    pending_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_retry_at: Mapped[datetime | None] = mapped_column()
+    # An admin's one-off "read back to this date" for the next full sync.
+    sync_since: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="mailbox")
@@ -283,3 +292,13 @@ class WebSession(Base):
     method: Mapped[str] = mapped_column(String(16), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
+
+
+class GmailQuota(Base):
+    """Gmail quota units the whole deployment spent in one minute or one Pacific day."""
+
+    __tablename__ = "gmail_quota"
+
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)  # "minute" | "day"
+    period: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    units: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -18,6 +18,7 @@ class RepSettings:
     timezone: str
     locale: str
     rep_name: str
+    horizon_days: int = 180
 
 
 def threshold_days(user: User) -> int:
@@ -27,6 +28,13 @@ def threshold_days(user: User) -> int:
     if user.team is not None and user.team.threshold_days is not None:
         return user.team.threshold_days
     return user.org.default_threshold_days
+
+
+def horizon_days(user: User) -> int:
+    """How far back silence counts and the first sync reads: the team's, else the org's."""
+    if user.team is not None and user.team.horizon_days is not None:
+        return user.team.horizon_days
+    return user.org.default_horizon_days or 180
 
 
 def rep_settings(user: User) -> RepSettings:
@@ -48,4 +56,6 @@ def rep_settings(user: User) -> RepSettings:
         holiday_subdiv=org.holiday_subdiv or None,
     )
     threshold = Threshold(threshold_days(user), calendar_days=org.day_mode == "calendar")
-    return RepSettings(ctx, threshold, reply_target, tz, user.locale or "en", user.name or "")
+    return RepSettings(
+        ctx, threshold, reply_target, tz, user.locale or "en", user.name or "", horizon_days(user)
+    )

@@ -174,6 +174,9 @@ def poll_quiet_mailboxes() -> ResponseReturnValue:
             or_(
                 Mailbox.last_sync_at.is_(None),
                 Mailbox.status.in_(("new", "syncing", "error")),
+                # Threads Gmail refused earlier, or quota that has come back: retry when due.
+                Mailbox.status.in_(("pending", "waiting_quota"))
+                & or_(Mailbox.next_retry_at.is_(None), Mailbox.next_retry_at <= utcnow()),
                 Mailbox.last_push_at > Mailbox.last_sync_at,
                 (Mailbox.last_sync_at < quiet)
                 & or_(Mailbox.last_push_at.is_(None), Mailbox.last_push_at < quiet),

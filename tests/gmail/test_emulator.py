@@ -10,8 +10,8 @@ import pytest
 from googleapiclient.errors import HttpError
 
 from server.gmail.emulator import GmailEmulator
-from server.gmail.emulator_errors import ApiError
-from server.gmail.emulator_fields import apply_fields, parse_fields
+from server.gmail.emulator.errors import ApiError
+from server.gmail.emulator.fields import apply_fields, parse_fields
 from tests.gmail.emulator_fixtures import (
     REP,
     error_of,

@@ -194,15 +194,17 @@ def test_rate_limit_refuses_parts_past_6000_units_a_minute() -> None:
         ok = [tid for tid in ids if results[tid][1] is None]
         refused = [results[tid][1] for tid in ids if results[tid][1] is not None]
         assert ok == ids[:150]  # 150 x 40 units = 6,000
-        assert len(refused) == 50 and {e.status_code for e in refused} == {429}
+        # Google answers usage-limit overruns with 403 userRateLimitExceeded.
+        assert len(refused) == 50 and {e.status_code for e in refused} == {403}
         detail = error_of(refused[0].content)
         assert detail["errors"][0]["reason"] == "userRateLimitExceeded"
         assert detail["errors"][0]["domain"] == "usageLimits"
-        assert detail["status"] == "RESOURCE_EXHAUSTED"
+        assert detail["status"] == "PERMISSION_DENIED"
+        assert int(refused[0].resp["retry-after"]) == 60  # all 6,000 units were spent just now
         assert emu.quota_used == 6000
         with pytest.raises(HttpError) as caught:
             service.users().getProfile(userId="me").execute()
-        assert caught.value.status_code == 429
+        assert caught.value.status_code == 403
         clock.now += 61  # the rolling minute has passed
         assert service.users().getProfile(userId="me").execute()["threadsTotal"] == 200
         service.close()

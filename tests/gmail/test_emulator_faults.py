@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from googleapiclient.errors import HttpError
 
-import server.gmail.emulator as emulator_module
+import server.gmail.emulator.server as emulator_module
 from server.gmail.emulator import GmailEmulator
 from server.gmail.schemas import validate_message, validate_thread
 from tests.gmail.emulator_fixtures import batch, error_of, gmail, raw, small_mailbox

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from server.gmail.emulator_errors import ApiError, bad_request, not_found
+from server.gmail.emulator.errors import ApiError, bad_request, not_found
 
 SPAM_TRASH = frozenset({"SPAM", "TRASH"})
 HISTORY_TYPES = ("messageAdded", "messageDeleted", "labelAdded", "labelRemoved")
@@ -38,29 +38,43 @@ def _as_int(value: Any) -> int:
 
 @dataclass
 class HistoryRecord:
-    """One change to the mailbox, as history.list reports it."""
+    """One change to the mailbox, as history.list reports it (one or several messages)."""
 
     id: int
     kind: str  # one of HISTORY_TYPES
-    message: dict[str, Any]  # {"id", "threadId", "labelIds"} after the change
+    messages: list[dict[str, Any]]  # [{"id", "threadId", "labelIds"}] after the change
     labels: list[str] = field(default_factory=list)
+
+    @property
+    def message(self) -> dict[str, Any]:
+        """The first message of the record (most records carry one)."""
+        return self.messages[0]
 
     def touches_label(self, label_id: str) -> bool:
         """Tell whether the record concerns `label_id`."""
-        return label_id in self.message.get("labelIds", []) or label_id in self.labels
+        return label_id in self.labels or any(
+            label_id in m.get("labelIds", []) for m in self.messages
+        )
 
-    def to_json(self) -> dict[str, Any]:
-        """Render in Gmail's History resource shape."""
-        ref = {"id": self.message["id"], "threadId": self.message["threadId"]}
-        out: dict[str, Any] = {"id": str(self.id), "messages": [ref]}
+    def to_json(self, with_labels: bool = False) -> dict[str, Any]:
+        """Render in Gmail's History resource shape.
+
+        The discovery document describes the Message inside a history record as one that
+        "typically" carries only `id` and `threadId`
+        (https://developers.google.com/gmail/api/reference/rest/v1/users.history/list), so
+        that is what we send unless `with_labels` asks for the richer, older emulator shape.
+        """
+        refs = [{"id": m["id"], "threadId": m["threadId"]} for m in self.messages]
+        shown = [dict(m) for m in self.messages] if with_labels else [dict(r) for r in refs]
+        out: dict[str, Any] = {"id": str(self.id), "messages": refs}
         if self.kind == "messageAdded":
-            out["messagesAdded"] = [{"message": dict(self.message)}]
+            out["messagesAdded"] = [{"message": m} for m in shown]
         elif self.kind == "messageDeleted":
-            out["messagesDeleted"] = [{"message": dict(self.message)}]
+            out["messagesDeleted"] = [{"message": m} for m in shown]
         elif self.kind == "labelAdded":
-            out["labelsAdded"] = [{"message": dict(self.message), "labelIds": list(self.labels)}]
+            out["labelsAdded"] = [{"message": m, "labelIds": list(self.labels)} for m in shown]
         else:
-            out["labelsRemoved"] = [{"message": dict(self.message), "labelIds": list(self.labels)}]
+            out["labelsRemoved"] = [{"message": m, "labelIds": list(self.labels)} for m in shown]
         return out
 
 
@@ -266,7 +280,8 @@ class MailboxState:
         }
 
     def list_history(self, start: int, types: tuple[str, ...], label_id: str | None,
-                     max_results: int, page_token: str | None) -> dict[str, Any]:
+                     max_results: int, page_token: str | None,
+                     with_labels: bool = False) -> dict[str, Any]:
         """Answer users.history.list."""
         if start < self.history_floor:
             raise not_found("The startHistoryId is too old; do a full sync.")
@@ -277,7 +292,7 @@ class MailboxState:
         page = chosen[offset:offset + max_results]
         out: dict[str, Any] = {}
         if page:
-            out["history"] = [r.to_json() for r in page]
+            out["history"] = [r.to_json(with_labels) for r in page]
         if offset + max_results < len(chosen):
             out["nextPageToken"] = encode_page_token(offset + max_results)
         out["historyId"] = str(self.history_id)
@@ -285,38 +300,50 @@ class MailboxState:
 
     # ----- changes -------------------------------------------------------------------------
 
-    def _bump(self, kind: str, msg: dict[str, Any], labels: list[str] | None = None) -> None:
+    def _bump(self, kind: str, msgs: list[dict[str, Any]],
+              labels: list[str] | None = None) -> None:
         self.history_id += 1
         self.version += 1
-        if kind != "messageDeleted":
-            msg["historyId"] = str(self.history_id)
-        tid = msg["threadId"]
-        if tid in self.thread_history:
-            self.thread_history[tid] = self.history_id
-        snapshot = {"id": msg["id"], "threadId": tid, "labelIds": list(msg.get("labelIds") or [])}
-        self.history.append(HistoryRecord(self.history_id, kind, snapshot, list(labels or [])))
+        snapshots = []
+        for msg in msgs:
+            if kind != "messageDeleted":
+                msg["historyId"] = str(self.history_id)
+            tid = msg["threadId"]
+            if tid in self.thread_history:
+                self.thread_history[tid] = self.history_id
+            snapshots.append({"id": msg["id"], "threadId": tid,
+                              "labelIds": list(msg.get("labelIds") or [])})
+        self.history.append(HistoryRecord(self.history_id, kind, snapshots, list(labels or [])))
 
     def add_message(self, message: dict[str, Any], now_ms: int) -> dict[str, Any]:
         """Insert a message (new or existing thread) and record messageAdded."""
-        msg = copy.deepcopy(message)
-        msg.setdefault("id", secrets.token_hex(8))
-        if msg["id"] in self.messages:
-            raise ValueError(f"message {msg['id']} already exists")
-        msg.setdefault("threadId", msg["id"])
-        msg.setdefault("labelIds", [])
-        msg.setdefault("snippet", "")
-        msg.setdefault("internalDate", str(now_ms))
-        msg.setdefault("sizeEstimate", 1024)
-        msg.setdefault("payload", {"mimeType": "text/plain", "headers": []})
-        tid = msg["threadId"]
-        if tid not in self.threads:
-            self.threads[tid] = []
-            self.thread_extra[tid] = {}
-            self.thread_history[tid] = 0
-        self.messages[msg["id"]] = msg
-        self.threads[tid].append(msg["id"])
-        self._bump("messageAdded", msg)
-        return copy.deepcopy(msg)
+        return self.add_messages([message], now_ms)[0]
+
+    def add_messages(self, messages: list[dict[str, Any]], now_ms: int) -> list[dict[str, Any]]:
+        """Insert several messages under one history record, as Gmail may report them."""
+        stored: list[dict[str, Any]] = []
+        for message in messages:
+            msg = copy.deepcopy(message)
+            msg.setdefault("id", secrets.token_hex(8))
+            if msg["id"] in self.messages or any(m["id"] == msg["id"] for m in stored):
+                raise ValueError(f"message {msg['id']} already exists")
+            msg.setdefault("threadId", msg["id"])
+            msg.setdefault("labelIds", [])
+            msg.setdefault("snippet", "")
+            msg.setdefault("internalDate", str(now_ms))
+            msg.setdefault("sizeEstimate", 1024)
+            msg.setdefault("payload", {"mimeType": "text/plain", "headers": []})
+            stored.append(msg)
+        for msg in stored:
+            tid = msg["threadId"]
+            if tid not in self.threads:
+                self.threads[tid] = []
+                self.thread_extra[tid] = {}
+                self.thread_history[tid] = 0
+            self.messages[msg["id"]] = msg
+            self.threads[tid].append(msg["id"])
+        self._bump("messageAdded", stored)
+        return copy.deepcopy(stored)
 
     def change_labels(self, mid: str, labels: list[str], add: bool) -> list[str]:
         """Add or remove labels; record only the labels that really changed."""
@@ -331,7 +358,7 @@ class MailboxState:
             changed = [lb for lb in dict.fromkeys(labels) if lb in current]
             msg["labelIds"] = [lb for lb in current if lb not in changed]
         if changed:
-            self._bump("labelAdded" if add else "labelRemoved", msg, changed)
+            self._bump("labelAdded" if add else "labelRemoved", [msg], changed)
         return changed
 
     def delete_message(self, mid: str) -> None:
@@ -343,7 +370,7 @@ class MailboxState:
         self.threads[tid].remove(mid)
         if not self.threads[tid]:
             del self.threads[tid], self.thread_extra[tid], self.thread_history[tid]
-        self._bump("messageDeleted", msg)
+        self._bump("messageDeleted", [msg])
 
     def expire_history(self) -> None:
         """Forget all history so any startHistoryId before now answers 404."""

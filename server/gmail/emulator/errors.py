@@ -31,6 +31,7 @@ class ApiError(Exception):
         self.reason = reason
         self.message = message
         self.domain = domain
+        self.retry_after: int | None = None  # seconds, sent as a Retry-After header
 
     def body(self) -> dict[str, Any]:
         """Return the JSON error document Google sends for this error."""
@@ -70,6 +71,7 @@ def injected_error(code: int) -> ApiError:
         return ApiError(429, "rateLimitExceeded", "Too many requests; try again later.",
                         "usageLimits")
     if code == 403:
+        # Google's usage-limit answer (403 rateLimitExceeded), never a permission error here.
         return ApiError(403, "rateLimitExceeded", "Rate limit exceeded; slow down.", "usageLimits")
     if code == 401:
         return ApiError(401, "authError", "The access token is not valid.")

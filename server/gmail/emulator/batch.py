@@ -9,7 +9,7 @@ from email.parser import Parser
 from email.policy import compat32
 from http import HTTPStatus
 
-from server.gmail.emulator_errors import bad_request
+from server.gmail.emulator.errors import bad_request
 
 MAX_BATCH_PARTS = 100
 

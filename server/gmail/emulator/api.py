@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from server.gmail.emulator_errors import ApiError, bad_request
-from server.gmail.emulator_state import HISTORY_TYPES, MailboxState, check_format
+from server.gmail.emulator.errors import ApiError, bad_request
+from server.gmail.emulator.state import HISTORY_TYPES, MailboxState, check_format
 
 # Query parameters every Google API accepts (from the discovery document's top level).
 STANDARD_PARAMS = frozenset({
@@ -148,7 +148,8 @@ def parse_watch_body(body: bytes) -> dict[str, Any]:
     return data
 
 
-def dispatch(state: MailboxState, call: Call, now_ms: int, cap: int) -> dict[str, Any] | None:
+def dispatch(state: MailboxState, call: Call, now_ms: int, cap: int,
+             history_labels: bool = False) -> dict[str, Any] | None:
     """Run a call against the mailbox and return the JSON answer (None for empty 204)."""
     p = call.params
     name = call.route.name
@@ -169,14 +170,15 @@ def dispatch(state: MailboxState, call: Call, now_ms: int, cap: int) -> dict[str
             return state.get_thread(rid, fmt, headers)
         return state.get_message(rid, fmt, headers)
     if name.endswith("history.list"):
-        return _history(state, p, cap)
+        return _history(state, p, cap, history_labels)
     if name.endswith("watch"):
         parse_watch_body(call.body)
         return {"historyId": str(state.history_id), "expiration": str(now_ms + WATCH_EXPIRY_MS)}
     return None  # users.stop
 
 
-def _history(state: MailboxState, p: Mapping[str, Any], cap: int) -> dict[str, Any]:
+def _history(state: MailboxState, p: Mapping[str, Any], cap: int,
+             history_labels: bool) -> dict[str, Any]:
     raw = p.get("startHistoryId")
     if raw is None:
         raise bad_request("startHistoryId is required.", "required")
@@ -187,4 +189,4 @@ def _history(state: MailboxState, p: Mapping[str, Any], cap: int) -> dict[str, A
         if kind not in HISTORY_TYPES:
             raise bad_request(f"Invalid value for historyTypes: {kind!r}.", "invalidParameter")
     return state.list_history(int(raw), types, p.get("labelId"), page_size(p, cap),
-                              p.get("pageToken"))
+                              p.get("pageToken"), history_labels)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from server.gmail.emulator_errors import bad_request
+from server.gmail.emulator.errors import bad_request
 
 # A selection maps field names to a sub-selection; None keeps the whole value.
 Selection = dict[str, "Selection | None"]

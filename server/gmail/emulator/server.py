@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
+import random
 import socket
 import sys
 import threading
@@ -25,16 +27,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from server.gmail.emulator_api import Call, dispatch, parse_params, resolve
-from server.gmail.emulator_batch import PartAnswer, build_batch_response, parse_batch
-from server.gmail.emulator_errors import (
+from server.gmail.emulator.api import Call, dispatch, parse_params, resolve
+from server.gmail.emulator.batch import PartAnswer, build_batch_response, parse_batch
+from server.gmail.emulator.errors import (
     INJECTABLE_STATUSES,
     ApiError,
     bad_request,
     injected_error,
 )
-from server.gmail.emulator_fields import apply_fields, parse_fields
-from server.gmail.emulator_state import MALFORMED_FIELDS, MailboxState
+from server.gmail.emulator.fields import apply_fields, parse_fields
+from server.gmail.emulator.quota import MAY_2026, QUOTA_TABLES, QuotaTable
+from server.gmail.emulator.state import MALFORMED_FIELDS, MailboxState
 
 log = logging.getLogger(__name__)
 
@@ -91,18 +94,36 @@ class GmailEmulator:
         enforce_rate_limit: bool = False,
         page_size_cap: int = 500,
         token_checker: Callable[[str], bool] | None = None,
-        rate_limit_units: int = 6000,
+        rate_limit_units: int | None = None,
         rate_window_seconds: float = 60.0,
         latency: float = 0.0,
         clock: Callable[[], float] = time.time,
+        quota_table: str | QuotaTable = MAY_2026,
+        quota_status: int = 403,
+        fail_rate: float = 0.0,
+        seed: int = 0,
+        concurrency_limit: int | None = None,
+        history_labels: bool = False,
     ) -> None:
         self._state = MailboxState(mailbox)
         self._host, self._port = host, port
-        self.enforce_rate_limit = enforce_rate_limit
+        self.quota_table = QUOTA_TABLES[quota_table] if isinstance(quota_table, str) \
+            else quota_table
+        # Giving a budget turns the limit on (the CLI's --units-per-minute).
+        self.enforce_rate_limit = enforce_rate_limit or rate_limit_units is not None
         self.page_size_cap = page_size_cap
         self.token_checker = token_checker
-        self.rate_limit_units = rate_limit_units
+        self.rate_limit_units = rate_limit_units or self.quota_table.units_per_user_minute
         self.rate_window_seconds = rate_window_seconds
+        if quota_status not in (403, 429):
+            raise ValueError("quota_status must be 403 or 429")
+        if not 0.0 <= fail_rate < 1.0:
+            raise ValueError("fail_rate must be at least 0 and below 1")
+        self.quota_status = quota_status
+        self.fail_rate = fail_rate
+        self._rng = random.Random(seed)
+        self.concurrency_limit = concurrency_limit
+        self.history_labels = history_labels
         self.latency = latency
         self._clock = clock
         self._lock = threading.RLock()
@@ -114,9 +135,11 @@ class GmailEmulator:
         self._timeouts: list[_Fault] = []
         self._window = _Window()
         self._requests: list[RecordedRequest] = []
+        self._in_flight = 0
         self.quota_used = 0
         self.http_requests = 0
         self.calls: Counter[str] = Counter()
+        self.answers: Counter[int] = Counter()  # HTTP status of every call and batch part
         self.watch_requests: list[dict[str, Any]] = []
         self.stop_calls = 0
 
@@ -192,6 +215,11 @@ class GmailEmulator:
         with self._lock:
             return self._state.add_message(message, self._now_ms())
 
+    def add_messages(self, messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Deliver several messages under one history record (Gmail may group them)."""
+        with self._lock:
+            return self._state.add_messages(list(messages), self._now_ms())
+
     def add_labels(self, message_id: str, labels: Sequence[str]) -> list[str]:
         """Add labels to a message; returns the labels that were really added."""
         with self._lock:
@@ -258,6 +286,7 @@ class GmailEmulator:
             self.quota_used = 0
             self.http_requests = 0
             self.calls.clear()
+            self.answers.clear()
             self._requests.clear()
             self._window = _Window()
 
@@ -295,13 +324,18 @@ class GmailEmulator:
         """Answer one HTTP request (headers with lower-case names)."""
         with self._lock:
             self.http_requests += 1
-        timeout = self._take(self._timeouts, target)
-        delay = self.latency + (timeout.seconds if timeout else 0.0)
-        if delay > 0:
-            self._stopping.wait(delay)
-        if urlsplit(target).path in BATCH_PATHS:
-            return self._handle_batch(verb, target, headers, body)
-        return self._handle_call(verb, target, headers, body, in_batch=False)
+            self._in_flight += 1
+        try:
+            timeout = self._take(self._timeouts, target)
+            delay = self.latency + (timeout.seconds if timeout else 0.0)
+            if delay > 0:
+                self._stopping.wait(delay)
+            if urlsplit(target).path in BATCH_PATHS:
+                return self._handle_batch(verb, target, headers, body)
+            return self._handle_call(verb, target, headers, body, in_batch=False)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
 
     def _handle_batch(self, verb: str, target: str, headers: dict[str, str], body: bytes
                       ) -> tuple[int, Headers, bytes]:
@@ -321,21 +355,23 @@ class GmailEmulator:
         shared = {k: v for k, v in headers.items()
                   if not k.startswith("content-") and k not in ("host", "connection")}
         answers = []
-        for part in parts:
+        for index, part in enumerate(parts):
             merged = {**shared, **part.headers}
             if urlsplit(part.target).path in BATCH_PATHS:
                 nested = bad_request("A batch cannot contain another batch.")
                 status, hdrs, data = _error_response(nested)
             else:
+                # Google runs a batch's parts in parallel, so part N counts as N requests
+                # running beside the others in flight for this user.
                 status, hdrs, data = self._handle_call(part.verb, part.target, merged, part.body,
-                                                       in_batch=True)
+                                                       in_batch=True, parallel=index)
             answers.append(PartAnswer(part.content_id, status, hdrs, data))
         content_type, data = build_batch_response(answers)
         self._record(RecordedRequest(verb, split.path, params, 200))
         return 200, [("Content-Type", content_type)], data
 
     def _handle_call(self, verb: str, target: str, headers: dict[str, str], body: bytes,
-                     in_batch: bool) -> tuple[int, Headers, bytes]:
+                     in_batch: bool, parallel: int = 0) -> tuple[int, Headers, bytes]:
         split = urlsplit(target)
         query = parse_qs(split.query, keep_blank_values=True)
         api_method = None
@@ -343,6 +379,9 @@ class GmailEmulator:
             fault = self._take(self._faults, target)
             if fault is not None:
                 raise injected_error(fault.status)
+            self._check_concurrency(parallel)
+            if self.fail_rate and self._draw() < self.fail_rate:
+                raise injected_error(503)
             route, user, rid = resolve(verb, split.path)
             api_method = route.name
             self._authenticate(headers, query)
@@ -359,7 +398,30 @@ class GmailEmulator:
         except ApiError as err:
             status, hdrs, data = _error_response(err)
         self._record(RecordedRequest(verb, split.path, query, status, in_batch, api_method))
+        with self._lock:
+            self.answers[status] += 1
         return status, hdrs, data
+
+    def _draw(self) -> float:
+        with self._lock:
+            return self._rng.random()
+
+    def _check_concurrency(self, parallel: int) -> None:
+        """429 past the per-user concurrency limit.
+
+        Google answers "Too many concurrent requests for user" with 429 and publishes no
+        number (https://developers.google.com/workspace/gmail/api/guides/handle-errors#resolve_a_429_error_too_many_requests),
+        and warns that batches are run in parallel
+        (https://developers.google.com/workspace/gmail/api/guides/batch), so the limit is ours
+        to set; it is off unless `concurrency_limit` is given.
+        """
+        if self.concurrency_limit is None:
+            return
+        with self._lock:
+            running = self._in_flight + parallel
+        if running > self.concurrency_limit:
+            raise ApiError(429, "rateLimitExceeded", "Too many concurrent requests for user.",
+                           "usageLimits")
 
     def _authenticate(self, headers: dict[str, str], query: dict[str, list[str]]) -> None:
         auth = headers.get("authorization", "").strip()
@@ -377,17 +439,16 @@ class GmailEmulator:
 
     def _run(self, call: Call) -> dict[str, Any] | None:
         """Check the rate limit, dispatch and charge quota, atomically."""
-        cost = call.route.cost
+        cost = self.quota_table.cost(call.route.name)
         with self._lock:
             now = self._clock()
             if self.enforce_rate_limit:
                 self._window.trim(now, self.rate_window_seconds)
                 if self._window.total + cost > self.rate_limit_units:
-                    raise ApiError(429, "userRateLimitExceeded",
-                                   f"User rate limit exceeded: more than {self.rate_limit_units} "
-                                   "quota units in a minute.", "usageLimits")
+                    raise self._over_quota(now, cost)
             try:
-                result = dispatch(self._state, call, int(now * 1000), self.page_size_cap)
+                result = dispatch(self._state, call, int(now * 1000), self.page_size_cap,
+                                  self.history_labels)
             except ApiError as err:
                 # Calls Google actually runs cost quota even when the id is unknown.
                 if err.code == 404:
@@ -400,6 +461,29 @@ class GmailEmulator:
                 self.stop_calls += 1
             return result
 
+    def _over_quota(self, now: float, cost: int) -> ApiError:
+        """The answer to a call past the per-user budget, as Google gives it.
+
+        Google reports usage-limit overruns as 403 with reason userRateLimitExceeded (per
+        user) or rateLimitExceeded (per project), domain usageLimits
+        (https://developers.google.com/workspace/gmail/api/guides/handle-errors#resolve_a_403_error_user_rate_limit_exceeded
+        and https://developers.google.com/gmail/api/reference/quota); `quota_status=429`
+        rehearses the other answer clients meet. Retry-After says when enough units have
+        left the rolling window.
+        """
+        freed, wait = 0, 1.0
+        need = self._window.total + cost - self.rate_limit_units
+        for at, units in self._window.spent:
+            freed += units
+            if freed >= need:
+                wait = max(1.0, at + self.rate_window_seconds - now)
+                break
+        err = ApiError(self.quota_status, "userRateLimitExceeded",
+                       f"User-rate limit exceeded: more than {self.rate_limit_units} quota units "
+                       "a minute. Retry after the time given.", "usageLimits")
+        err.retry_after = math.ceil(wait)
+        return err
+
     def _charge(self, now: float, name: str, cost: int) -> None:
         self.quota_used += cost
         self.calls[name] += 1
@@ -411,6 +495,8 @@ def _error_response(err: ApiError) -> tuple[int, Headers, bytes]:
     headers: Headers = [("Content-Type", JSON_TYPE)]
     if err.code == 401:
         headers.append(("WWW-Authenticate", 'Bearer realm="https://accounts.google.com/"'))
+    if err.retry_after is not None:
+        headers.append(("Retry-After", str(err.retry_after)))
     return err.code, headers, json.dumps(err.body()).encode("utf-8")
 
 
@@ -508,7 +594,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8089)
     parser.add_argument("--rate-limit", action="store_true",
-                        help="refuse calls past 6,000 quota units a minute")
+                        help="refuse calls past the quota table's per-user budget a minute")
+    parser.add_argument("--units-per-minute", type=int, help="per-user budget (turns the limit on)")
+    parser.add_argument("--quota-status", type=int, choices=(403, 429), default=403)
+    parser.add_argument("--quota-table", choices=sorted(QUOTA_TABLES), default="may2026")
+    parser.add_argument("--fail-rate", type=float, default=0.0,
+                        help="share of calls answered 503 (seeded)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--concurrency", type=int, help="per-user concurrent calls before 429")
     args = parser.parse_args(argv)
     from server.gmail.demo_mailbox import build_demo_mailbox
     from server.gmail.mailbox_file import MailboxFileError, load_mailbox_file
@@ -524,8 +617,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         emulator = GmailEmulator(mailbox, host=args.host, port=args.port,
-                                 enforce_rate_limit=args.rate_limit)
+                                 enforce_rate_limit=args.rate_limit,
+                                 rate_limit_units=args.units_per_minute,
+                                 quota_status=args.quota_status, quota_table=args.quota_table,
+                                 fail_rate=args.fail_rate, seed=args.seed,
+                                 concurrency_limit=args.concurrency)
         url = emulator.url
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     except OSError as err:
         print(f"error: cannot listen on {args.host}:{args.port}: {err.strerror}", file=sys.stderr)
         return 2
@@ -537,5 +637,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())
