@@ -23,6 +23,15 @@ export const SELECTORS = Object.freeze({
   ],
   // Floating and popped-out compose windows are `div.nH.Hd[role=dialog]` [SDK-C].
   dialog: 'div[role="dialog"]',
+  // Every compose, inline or in a window, is a `div.M9` holding its fields [GJS api.dom.composes,
+  // api.dom.compose]; an inline one sits in the conversation's `td.Bu` [GJS is_inline].
+  composeContainer: "div.M9",
+  // Where one compose ends and the page around it begins: the conversation's heading and its
+  // other messages, list rows [SDK-T; GJS api.dom.thread].
+  outsideCompose: ["h2.hP", "h2[data-legacy-thread-id]", "h2[data-thread-perm-id]", "tr.zA"],
+  // The recipients area of a compose: the `.GS` table, its rows and text boxes, whether or not
+  // a chip is in it yet [SDK-P getRecipientRowElements, getOldRecipientRowForType].
+  recipientArea: [".GS", '.anm[name]', 'input[role="combobox"]', 'textarea[name="to"]', 'input[name="to"]'],
   subject: ['input[name="subjectbox"]', 'input[name="subject"]'],
   // Hidden inputs of every compose's metadata form (`form.bAs`) [SDK-C getMetadataFormElement]:
   // composeid [SDK-C #composeID], draft ("#msg-a:r…") [SDK-C #messageIDElement],
@@ -40,13 +49,17 @@ export const SELECTORS = Object.freeze({
   chipAddressAttrs: ["data-hovercard-id", "email"],
   chipNameAttrs: ["data-name", "name"],
   // Old-style chip inputs and recipient textareas; their `name` tells the field.
+  // The older rows' typing box is `textarea.vO[name=to]` or a plain `input[name=to]` [SDK-P].
   hiddenRecipients: ['.vR input[type="hidden"][name]', 'textarea[name="to"]', 'textarea[name="cc"]',
-    'input[type="hidden"][name="to"]', 'input[type="hidden"][name="cc"]'],
+    'input[name="to"]', 'input[name="cc"]'],
   // The open conversation's heading carries the API's hex id in data-legacy-thread-id and
   // "thread-f:<decimal>" in data-thread-perm-id (`h2.hP`) [SDK-T]. List rows (`tr.zA`, and
   // the selected row `tr.aps` of the reading pane) carry data-legacy-thread-id and
-  // data-thread-id too, on spans inside the row [SDK-T]: those are never read.
+  // data-thread-id too, on spans inside the row [SDK-T]: those are never read. The
+  // conversation itself sits in table cells ('td > div.nH.if' [GJS]), so only list rows are
+  // excluded, not every `tr`.
   conversationHeading: ["h2[data-legacy-thread-id]", "h2[data-thread-perm-id]"],
+  listRow: "tr.zA",
   headingAttrs: ["data-legacy-thread-id", "data-thread-perm-id"],
   // A message shown in a conversation [GJS api.dom.email].
   message: "div.adn",
@@ -75,9 +88,10 @@ export function markPanelHost(element) {
 const COMPOSE_PARTS = any([...SELECTORS.subject, ...SELECTORS.formMarkers, ...SELECTORS.chip,
   ...SELECTORS.hiddenRecipients]);
 
-function hasComposeParts(element, body) {
-  // Addresses quoted inside the body do not make its container a compose window.
-  for (const part of element.querySelectorAll(COMPOSE_PARTS)) {
+function holdsOutside(element, body, selector) {
+  // Whether `element` holds a match of `selector` that is not inside the body (addresses
+  // and ids quoted in the body say nothing about the compose around it).
+  for (const part of element.querySelectorAll(selector)) {
     if (!body.contains(part)) {
       return true;
     }
@@ -85,20 +99,62 @@ function hasComposeParts(element, body) {
   return false;
 }
 
-/** The element holding one compose window's fields, found from its body. */
+function hasComposeParts(element, body) {
+  return holdsOutside(element, body, COMPOSE_PARTS);
+}
+
+const BODIES = any(SELECTORS.body);
+
+/** Whether `element` reaches past this compose: another compose's body or the page around it. */
+function beyondCompose(element, body) {
+  for (const other of element.querySelectorAll(BODIES)) {
+    if (other !== body && !body.contains(other) && !other.contains(body) && !isOurs(other)) {
+      return true;
+    }
+  }
+  if (element.matches(any(SELECTORS.outsideCompose)) || holdsOutside(element, body, any(SELECTORS.outsideCompose))) {
+    return true;
+  }
+  for (const message of element.querySelectorAll(SELECTORS.message)) {
+    if (!message.contains(body)) {
+      return true; // another message of the conversation
+    }
+  }
+  return false;
+}
+
+/**
+ * The element holding one compose window's fields, found from its body: the dialog of a
+ * compose window; else the compose's `div.M9` [GJS]; else the nearest ancestor that holds both
+ * the recipients area and the metadata form, never reaching past the compose into the page
+ * (Gmail keeps the metadata form next to the body in `.aoP` and the recipients in a form of
+ * their own [SDK-C getMetadataFormElement; SDK-P]); failing that, the nearest ancestor with
+ * any compose part. For an inline reply that is the reply box, not the whole thread.
+ */
 export function composeRoot(body) {
   const dialog = body.closest(SELECTORS.dialog);
   if (dialog) {
     return dialog;
   }
-  // The nearest ancestor that also holds the recipients, the subject or the metadata form is
-  // the compose area; for an inline reply that is the reply box, not the whole thread.
-  for (let node = body.parentElement; node && node !== document.body; node = node.parentElement) {
-    if (hasComposeParts(node, body)) {
+  const container = body.closest(SELECTORS.composeContainer);
+  if (container && !beyondCompose(container, body)) {
+    return container;
+  }
+  let first = null;
+  const recipients = any(SELECTORS.recipientArea);
+  const markers = any(SELECTORS.formMarkers);
+  for (let node = body.parentElement; node && node !== body.ownerDocument.body; node = node.parentElement) {
+    if (beyondCompose(node, body)) {
+      break;
+    }
+    if (!first && hasComposeParts(node, body)) {
+      first = node;
+    }
+    if (first && holdsOutside(node, body, recipients) && holdsOutside(node, body, markers)) {
       return node;
     }
   }
-  return body.parentElement ?? body;
+  return first ?? body.parentElement ?? body;
 }
 
 function composeKind(root, loc) {
@@ -323,7 +379,7 @@ function shown(element) {
 function conversationThreadId(root) {
   for (let node = root.parentElement; node; node = node.parentElement) {
     const headings = [...node.querySelectorAll(any(SELECTORS.conversationHeading))]
-      .filter((h) => !h.closest("tr"));
+      .filter((h) => !h.closest(SELECTORS.listRow));
     const ids = [...new Set(headings.map(headingThreadId).filter(Boolean))];
     if (ids.length === 1) {
       return ids[0];
