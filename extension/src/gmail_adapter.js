@@ -26,6 +26,12 @@ export const SELECTORS = Object.freeze({
   // Every compose, inline or in a window, is a `div.M9` holding its fields [GJS api.dom.composes,
   // api.dom.compose]; an inline one sits in the conversation's `td.Bu` [GJS is_inline].
   composeContainer: "div.M9",
+  // Compose windows live in the dock (`div.AD` under `.dw`) or the full-screen container
+  // (`.aSs .aSt`) [SDK-CS setup-compose-view-driver-stream, gmail-element-getter]: never inline.
+  composeDock: ["div.AD", ".dw", ".aSs .aSt"],
+  // An inline reply sits inside the conversation: its message's `.ip` reply container
+  // [SDK-MV _setupReplyStream], the conversation's `td.Bu` [GJS is_inline] or wrapper `div.if`.
+  conversationArea: [".ip", "td.Bu", "div.if"],
   // Where one compose ends and the page around it begins: the conversation's heading and its
   // other messages, list rows [SDK-T; GJS api.dom.thread].
   outsideCompose: ["h2.hP", "h2[data-legacy-thread-id]", "h2[data-thread-perm-id]", "tr.zA"],
@@ -163,7 +169,10 @@ function composeKind(root, loc) {
   if (/[?&#]view=cm\b/.test(`${loc.search}${loc.hash}`)) {
     return "popout";
   }
-  return root.matches(SELECTORS.dialog) ? "dialog" : "inline";
+  if (root.matches(SELECTORS.dialog) || root.closest(any(SELECTORS.composeDock))) {
+    return "dialog";
+  }
+  return "inline";
 }
 
 /** Every compose window on the page: [{ root, body, kind }]. */
@@ -377,7 +386,12 @@ function shown(element) {
  * at that level: the one shown, else none (better no thread than the wrong one).
  */
 function conversationThreadId(root) {
-  for (let node = root.parentElement; node; node = node.parentElement) {
+  // Only a compose inside a conversation is about it; one elsewhere on the page is not.
+  const area = root.closest(any(SELECTORS.conversationArea));
+  if (!area) {
+    return null;
+  }
+  for (let node = area; node; node = node.parentElement) {
     const headings = [...node.querySelectorAll(any(SELECTORS.conversationHeading))]
       .filter((h) => !h.closest(SELECTORS.listRow));
     const ids = [...new Set(headings.map(headingThreadId).filter(Boolean))];
@@ -396,7 +410,9 @@ function conversationThreadId(root) {
  * The Gmail API thread id the compose window replies to, or null for a new message.
  * 1. The compose's own hidden inputs (`lts`, then `rt`): right for inline replies, replies
  *    popped out into a window, and replies to older threads alike.
- * 2. Only for an inline reply without them: the heading of the conversation it sits in.
+ * 2. Only for an inline reply without them, and only inside a conversation (its `.ip`,
+ *    `td.Bu` or `div.if`): the heading of that conversation. A compose window in the dock is
+ *    never inline, whatever roles the page gives it.
  * Never list rows (they stay in the page around the conversation), never the URL (Gmail's
  * hash holds opaque tokens such as #inbox/FMfcgz…, not thread ids), never the thread behind
  * a new-message window.

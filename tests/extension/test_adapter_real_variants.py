@@ -244,3 +244,45 @@ def test_compose_in_its_own_window(page: Any, browser: Any, reply: bool) -> None
     assert got["got"] == [
         {"kind": "popout", "thread": NOAH_OLDER if reply else None, "to": [NOAH["email"]]}
     ]
+
+
+def test_without_gmails_compose_classes(page: Any, browser: Any) -> None:
+    """No `.M9`, no role=dialog: fields found by climbing; a docked window is never inline."""
+    got = facts(
+        page,
+        browser.extension_id,
+        """v.list(arg.rows, true);
+           v.conversation(arg.hidden);
+           const conv = v.conversation(arg.conv);
+           return [v.inlineReply(conv, {to: [arg.noah], bare: true, replyTo: arg.tid}),
+                   v.dialog({to: [arg.arjun], bcc: [arg.noah], bare: true}),
+                   v.dialog({to: [arg.arjun], bare: true, replyTo: arg.arjunThread})];""",
+        {"rows": ROWS, "noah": NOAH, "carol": CAROL, "arjun": ARJUN, "tid": NOAH_THREAD,
+         "arjunThread": ARJUN_THREAD,
+         "hidden": conversation(HIDDEN_THREAD, [ARJUN], hidden=True),
+         "conv": conversation(NOAH_THREAD, [NOAH])},
+    )
+    assert got["got"] == [
+        {"kind": "inline", "thread": NOAH_THREAD, "to": [NOAH["email"]]},
+        {"kind": "dialog", "thread": None, "to": [ARJUN["email"]]},
+        {"kind": "dialog", "thread": ARJUN_THREAD, "to": [ARJUN["email"]]},
+    ]
+
+
+def test_bare_inline_reply_reads_the_heading(page: Any, browser: Any) -> None:
+    got = facts(
+        page,
+        browser.extension_id,
+        """v.list(arg.rows);
+           v.conversation(arg.hidden);
+           const conv = v.conversation(arg.conv);
+           return [v.inlineReply(conv, {to: [arg.noah], cc: [arg.carol], bcc: [arg.boss], bare: true}),
+                   v.dialog({to: [arg.arjun], bare: true})];""",
+        {"rows": ROWS, "noah": NOAH, "carol": CAROL, "boss": BOSS, "arjun": ARJUN,
+         "hidden": conversation(HIDDEN_THREAD, [ARJUN], hidden=True),
+         "conv": conversation(NOAH_THREAD, [NOAH])},
+    )
+    assert got["got"] == [
+        {"kind": "inline", "thread": NOAH_THREAD, "to": [NOAH["email"], CAROL["email"]]},
+        {"kind": "dialog", "thread": None, "to": [ARJUN["email"]]},
+    ]
