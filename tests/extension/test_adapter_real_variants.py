@@ -1,4 +1,6 @@
-"""The Gmail adapter against a second, independently written Gmail page (fixtures/gmail_real_variants.html).
+"""The Gmail adapter against a second, independently written Gmail page.
+
+The page is fixtures/gmail_real_variants.html.
 
 That page follows the structure InboxSDK and gmail.js describe (sources in its header): the
 conversation inside table cells, the inline reply inside the last message's `.ip` container,
@@ -85,9 +87,7 @@ def conversation(thread: str, people: list[dict[str, str]], **extra: Any) -> dic
 
 @pytest.mark.parametrize("shown", [False, True], ids=["conversation", "reading-pane"])
 @pytest.mark.parametrize("with_ids", [True, False], ids=["form-ids", "heading-only"])
-def test_inline_reply_in_real_layout(
-    page: Any, browser: Any, shown: bool, with_ids: bool
-) -> None:
+def test_inline_reply_in_real_layout(page: Any, browser: Any, shown: bool, with_ids: bool) -> None:
     """Rows first (hidden or shown), a previously opened conversation kept hidden, then Noah's."""
     got = facts(
         page,
@@ -135,8 +135,13 @@ def test_new_messages_have_no_thread(page: Any, browser: Any) -> None:
            v.conversation(arg.conv);
            return [v.dialog({to: [arg.arjun], subject: 'Hello'}),
                    v.dialog({to: [arg.arjun], cc: [arg.carol], bcc: [arg.noah]})];""",
-        {"rows": ROWS, "arjun": ARJUN, "carol": CAROL, "noah": NOAH,
-         "conv": conversation(NOAH_THREAD, [NOAH])},
+        {
+            "rows": ROWS,
+            "arjun": ARJUN,
+            "carol": CAROL,
+            "noah": NOAH,
+            "conv": conversation(NOAH_THREAD, [NOAH]),
+        },
     )
     assert got["got"] == [
         {"kind": "dialog", "thread": None, "to": [ARJUN["email"]]},
@@ -154,12 +159,20 @@ def test_popped_out_reply_and_odd_form_values(page: Any, browser: Any) -> None:
            v.conversation(arg.conv);
            return [
              v.dialog({to: [arg.noah], replyTo: arg.older, subject: 'Re: Intro call'}),
-             v.dialog({to: [arg.noah], replyTo: {lts: '', rt: `#thread-f:${arg.olderDec}|#msg-f:${arg.olderDec}`}}),
-             v.dialog({to: [arg.noah], replyTo: {lts: '', rt: '#thread-a:r-8817263541|#msg-a:r-1234567'}}),
-             v.dialog({to: [arg.noah], replyTo: {lts: 'undefined', rt: 'null'}, draft: 'undefined'}),
+             v.dialog({to: [arg.noah],
+                       replyTo: {lts: '', rt: `#thread-f:${arg.olderDec}|#msg-f:${arg.olderDec}`}}),
+             v.dialog({to: [arg.noah],
+                       replyTo: {lts: '', rt: '#thread-a:r-8817263541|#msg-a:r-1234567'}}),
+             v.dialog({to: [arg.noah], replyTo: {lts: 'undefined', rt: 'null'},
+                       draft: 'undefined'}),
            ];""",
-        {"rows": ROWS, "noah": NOAH, "older": NOAH_OLDER, "olderDec": str(older),
-         "conv": conversation(NOAH_THREAD, [NOAH])},
+        {
+            "rows": ROWS,
+            "noah": NOAH,
+            "older": NOAH_OLDER,
+            "olderDec": str(older),
+            "conv": conversation(NOAH_THREAD, [NOAH]),
+        },
     )
     assert [g["thread"] for g in got["got"]] == [NOAH_OLDER, NOAH_OLDER, None, None]
     assert all(g["to"] == [NOAH["email"]] and g["kind"] == "dialog" for g in got["got"])
@@ -175,13 +188,23 @@ def test_older_recipient_shapes(page: Any, browser: Any, shape: str) -> None:
            return [v.inlineReply(conv, {to: [arg.noah, arg.bob], cc: [arg.carol], bcc: [arg.boss],
                                         shape: arg.shape, replyTo: arg.tid}),
                    v.dialog({to: [arg.arjun], bcc: [arg.noah], shape: arg.shape})];""",
-        {"shape": shape, "noah": NOAH, "arjun": ARJUN, "carol": CAROL, "boss": BOSS,
-         "bob": {"email": "bob@brightwave.example", "name": "Smith, Bob"}, "tid": NOAH_THREAD,
-         "conv": conversation(NOAH_THREAD, [NOAH])},
+        {
+            "shape": shape,
+            "noah": NOAH,
+            "arjun": ARJUN,
+            "carol": CAROL,
+            "boss": BOSS,
+            "bob": {"email": "bob@brightwave.example", "name": "Smith, Bob"},
+            "tid": NOAH_THREAD,
+            "conv": conversation(NOAH_THREAD, [NOAH]),
+        },
     )
     assert got["got"] == [
-        {"kind": "inline", "thread": NOAH_THREAD,
-         "to": [NOAH["email"], "bob@brightwave.example", CAROL["email"]]},
+        {
+            "kind": "inline",
+            "thread": NOAH_THREAD,
+            "to": [NOAH["email"], "bob@brightwave.example", CAROL["email"]],
+        },
         {"kind": "dialog", "thread": None, "to": [ARJUN["email"]]},
     ]
 
@@ -191,7 +214,8 @@ def test_typed_but_uncommitted_text_in_an_old_row(page: Any, browser: Any) -> No
     got = facts(
         page,
         browser.extension_id,
-        """return [v.dialog({to: [arg.noah], shape: 'old', typed: {to: 'arj', bcc: arg.boss.email}}),
+        """return [v.dialog({to: [arg.noah], shape: 'old',
+                             typed: {to: 'arj', bcc: arg.boss.email}}),
                    v.dialog({to: [], shape: 'old-input', typed: {to: arg.arjun.email}})];""",
         {"noah": NOAH, "arjun": ARJUN, "boss": BOSS},
     )
@@ -208,9 +232,15 @@ def test_several_composes_then_one_closes(page: Any, browser: Any) -> None:
                    v.dialog({to: [arg.arjun], replyTo: arg.arjunThread, subject: 'Re: Pilot'}),
                    v.dialog({to: [arg.noah], replyTo: arg.older, subject: 'Re: Intro call'}),
                    v.dialog({to: [arg.arjun], subject: 'New idea'})];""",
-        {"rows": ROWS, "noah": NOAH, "arjun": ARJUN, "noahThread": NOAH_THREAD,
-         "arjunThread": ARJUN_THREAD, "older": NOAH_OLDER,
-         "conv": conversation(NOAH_THREAD, [NOAH])},
+        {
+            "rows": ROWS,
+            "noah": NOAH,
+            "arjun": ARJUN,
+            "noahThread": NOAH_THREAD,
+            "arjunThread": ARJUN_THREAD,
+            "older": NOAH_OLDER,
+            "conv": conversation(NOAH_THREAD, [NOAH]),
+        },
     )
     assert got["count"] == 4
     assert [(g["thread"], g["to"]) for g in got["got"]] == [
@@ -257,10 +287,16 @@ def test_without_gmails_compose_classes(page: Any, browser: Any) -> None:
            return [v.inlineReply(conv, {to: [arg.noah], bare: true, replyTo: arg.tid}),
                    v.dialog({to: [arg.arjun], bcc: [arg.noah], bare: true}),
                    v.dialog({to: [arg.arjun], bare: true, replyTo: arg.arjunThread})];""",
-        {"rows": ROWS, "noah": NOAH, "carol": CAROL, "arjun": ARJUN, "tid": NOAH_THREAD,
-         "arjunThread": ARJUN_THREAD,
-         "hidden": conversation(HIDDEN_THREAD, [ARJUN], hidden=True),
-         "conv": conversation(NOAH_THREAD, [NOAH])},
+        {
+            "rows": ROWS,
+            "noah": NOAH,
+            "carol": CAROL,
+            "arjun": ARJUN,
+            "tid": NOAH_THREAD,
+            "arjunThread": ARJUN_THREAD,
+            "hidden": conversation(HIDDEN_THREAD, [ARJUN], hidden=True),
+            "conv": conversation(NOAH_THREAD, [NOAH]),
+        },
     )
     assert got["got"] == [
         {"kind": "inline", "thread": NOAH_THREAD, "to": [NOAH["email"]]},
@@ -276,11 +312,18 @@ def test_bare_inline_reply_reads_the_heading(page: Any, browser: Any) -> None:
         """v.list(arg.rows);
            v.conversation(arg.hidden);
            const conv = v.conversation(arg.conv);
-           return [v.inlineReply(conv, {to: [arg.noah], cc: [arg.carol], bcc: [arg.boss], bare: true}),
+           return [v.inlineReply(conv, {to: [arg.noah], cc: [arg.carol], bcc: [arg.boss],
+                                        bare: true}),
                    v.dialog({to: [arg.arjun], bare: true})];""",
-        {"rows": ROWS, "noah": NOAH, "carol": CAROL, "boss": BOSS, "arjun": ARJUN,
-         "hidden": conversation(HIDDEN_THREAD, [ARJUN], hidden=True),
-         "conv": conversation(NOAH_THREAD, [NOAH])},
+        {
+            "rows": ROWS,
+            "noah": NOAH,
+            "carol": CAROL,
+            "boss": BOSS,
+            "arjun": ARJUN,
+            "hidden": conversation(HIDDEN_THREAD, [ARJUN], hidden=True),
+            "conv": conversation(NOAH_THREAD, [NOAH]),
+        },
     )
     assert got["got"] == [
         {"kind": "inline", "thread": NOAH_THREAD, "to": [NOAH["email"], CAROL["email"]]},
