@@ -37,7 +37,7 @@ export const SELECTORS = Object.freeze({
   outsideCompose: ["h2.hP", "h2[data-legacy-thread-id]", "h2[data-thread-perm-id]", "tr.zA"],
   // The recipients area of a compose: the `.GS` table, its rows and text boxes, whether or not
   // a chip is in it yet [SDK-P getRecipientRowElements, getOldRecipientRowForType].
-  recipientArea: [".GS", '.anm[name]', 'input[role="combobox"]', 'textarea[name="to"]', 'input[name="to"]'],
+  recipientArea: [".GS", ".anm[name]", 'input[role="combobox"]', '[name="to"]'],
   subject: ['input[name="subjectbox"]', 'input[name="subject"]'],
   // Hidden inputs of every compose's metadata form (`form.bAs`) [SDK-C getMetadataFormElement]:
   // composeid [SDK-C #composeID], draft ("#msg-a:r…") [SDK-C #messageIDElement],
@@ -50,8 +50,10 @@ export const SELECTORS = Object.freeze({
   // `.anm[name="to"|"cc"|"bcc"]`, next to a text input with role=combobox and no name
   // [SDK-P getRecipientRowForType, getRecipientChips; SDK-R]. The older chips are `.vR`
   // spans with `email` and a hidden `input[name=to|cc|bcc]` holding "Name <addr>" [SDK-P
-  // getOldRecipientRowForType].
-  chip: ['[role="option"][data-hovercard-id]', "[data-hovercard-id][data-name]", ".vR[email]", ".vR [email]"],
+  // getOldRecipientRowForType]. Bare `span.vN[email]` chips and addressed spans inside a row
+  // named by its field are read too (the field comes from the row's name).
+  chip: ['[role="option"][data-hovercard-id]', "[data-hovercard-id][data-name]", ".vR[email]", ".vR [email]",
+    ".vN[email]", '[name="to"] [email]', '[name="cc"] [email]', '[name="bcc"] [email]'],
   chipAddressAttrs: ["data-hovercard-id", "email"],
   chipNameAttrs: ["data-name", "name"],
   // Old-style chip inputs and recipient textareas; their `name` tells the field.

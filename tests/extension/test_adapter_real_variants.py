@@ -178,7 +178,7 @@ def test_popped_out_reply_and_odd_form_values(page: Any, browser: Any) -> None:
     assert all(g["to"] == [NOAH["email"]] and g["kind"] == "dialog" for g in got["got"])
 
 
-@pytest.mark.parametrize("shape", ["old", "old-input", "oldest"])
+@pytest.mark.parametrize("shape", ["old", "old-input", "oldest", "spans"])
 def test_older_recipient_shapes(page: Any, browser: Any, shape: str) -> None:
     """`.vR` chips with hidden inputs beside textarea.vO / input[name=to]; bare comma lists."""
     got = facts(
