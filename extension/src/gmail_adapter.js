@@ -309,7 +309,9 @@ export function readRecipients(compose) {
     if (skip(chip)) {
       continue; // addresses quoted in the body are not recipients
     }
-    const email = SELECTORS.chipAddressAttrs.map((a) => chip.getAttribute(a)).find(Boolean);
+    // The first attribute that holds an address (a hovercard id is not always one).
+    const email = SELECTORS.chipAddressAttrs.map((a) => String(chip.getAttribute(a) || "").trim())
+      .find((value) => EMAIL.test(value.toLowerCase())) || "";
     let name = SELECTORS.chipNameAttrs.map((a) => chip.getAttribute(a)).find(Boolean) || "";
     if (!name) {
       const text = chip.textContent.trim();
@@ -339,15 +341,17 @@ export function readSubject(compose) {
  * itself (lts, data-legacy-thread-id) and Gmail's permanent id "thread-f:<decimal>" with an
  * optional "#" and anything after a "|" (data-thread-perm-id, rt). The decimal is the same
  * 64-bit number as the API's hex id [SDK-T: the heading carries both], so BigInt converts it
- * exactly. "thread-a:…" ids (not yet saved threads) have no API id.
+ * exactly; "f:<decimal>" is the same id in short. "thread-a:…" ids (drafts not yet sent) and
+ * "msg-f:…" (a message) have no API thread id.
  */
 export function threadIdFrom(value) {
   const text = String(value || "").trim().replace(/^#/, "").split("|")[0].trim();
-  const perm = text.match(/^thread-f:(\d{1,25})$/);
+  // "f:<decimal>" is the short form of the same id (Gmail's URL tokens decode to either).
+  const perm = text.match(/^(?:thread-)?f:(\d{1,25})$/);
   if (perm) {
     try {
       const id = BigInt(perm[1]);
-      return id > 0n ? id.toString(16) : null;
+      return id > 0n && id < 2n ** 64n ? id.toString(16) : null;
     } catch {
       return null;
     }

@@ -329,3 +329,38 @@ def test_bare_inline_reply_reads_the_heading(page: Any, browser: Any) -> None:
         {"kind": "inline", "thread": NOAH_THREAD, "to": [NOAH["email"], CAROL["email"]]},
         {"kind": "dialog", "thread": None, "to": [ARJUN["email"]]},
     ]
+
+
+def test_thread_values_and_chip_addresses(page: Any, browser: Any) -> None:
+    """Gmail's id spellings; a chip whose hovercard id is no address still has `email`."""
+    hex_id = "18b9c2f0a1d2e3f4"
+    number = int(hex_id, 16)
+    values = [
+        f"#thread-f:{number}|#msg-f:{number + 7}",
+        f"f:{number}",
+        f"  {hex_id.upper()} ",
+        f"#msg-f:{number}",
+        "#thread-a:r-8817263541",
+        "#msg-a:r-8817263541",
+        f"thread-f:{2**64}",
+        "thread-f:0",
+        "null",
+    ]
+    got = page.evaluate(
+        """async ([url, values]) => {
+            const a = await import(url);
+            const v = window.variants;
+            const id = v.dialog({to: [{email: 'noah@brightwave.example', name: 'Noah'}]});
+            const chip = document.querySelector(`#${id} [role=option]`);
+            chip.setAttribute('data-hovercard-id', '104857601234567890');
+            chip.setAttribute('email', 'Noah@Brightwave.example');
+            const c = a.findComposes().find((x) => x.body === v.bodyOf(id));
+            return {ids: values.map((x) => a.threadIdFrom(x)),
+                    to: a.readRecipients(c).map((r) => r.email)};
+        }""",
+        [f"chrome-extension://{browser.extension_id}/src/gmail_adapter.js", values],
+    )
+    assert got == {
+        "ids": [hex_id, hex_id, hex_id, None, None, None, None, None, None],
+        "to": ["noah@brightwave.example"],
+    }
