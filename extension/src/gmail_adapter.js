@@ -192,6 +192,22 @@ export function findComposes(doc = document, loc = location) {
   return out;
 }
 
+/**
+ * Bring a compose found earlier up to date: Gmail may put the body in the page before the
+ * recipients and the metadata form around it, so the root (and kind) are found again from the
+ * body while it is in the page.
+ */
+function current(compose, loc = location) {
+  if (compose.body?.isConnected) {
+    const root = composeRoot(compose.body);
+    if (root !== compose.root) {
+      compose.root = root;
+      compose.kind = composeKind(root, loc);
+    }
+  }
+  return compose;
+}
+
 /** Split "Name <a@x>, \"Last, First\" <b@y>, c@z" at the commas outside quotes and <>. */
 function splitList(value) {
   const parts = [];
@@ -280,6 +296,7 @@ function fieldOf(node, root) {
  * Bcc recipients are left out: a blind copy is never the person the draft is about.
  */
 export function readRecipients(compose) {
+  current(compose);
   const found = new Map();
   const add = (email, name, field) => {
     const clean = String(email || "").trim().toLowerCase();
@@ -332,6 +349,7 @@ export function readRecipients(compose) {
 }
 
 export function readSubject(compose) {
+  current(compose);
   const input = compose.root.querySelector(any(SELECTORS.subject));
   return input ? String(input.value || "").trim() : "";
 }
@@ -424,6 +442,7 @@ function conversationThreadId(root) {
  * a new-message window.
  */
 export function readThreadId(compose) {
+  current(compose);
   const own = ownThreadId(compose.root);
   if (own) {
     return own;

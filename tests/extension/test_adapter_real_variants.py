@@ -364,3 +364,48 @@ def test_thread_values_and_chip_addresses(page: Any, browser: Any) -> None:
         "ids": [hex_id, hex_id, hex_id, None, None, None, None, None, None],
         "to": ["noah@brightwave.example"],
     }
+
+
+def test_fields_arriving_after_the_body(page: Any, browser: Any) -> None:
+    """The body can appear before Gmail builds the reply's fields around it: a compose found
+    then still reads the right thread and recipients once they are there."""
+    got = page.evaluate(
+        """async ([url, arg]) => {
+            const a = await import(url);
+            const v = window.variants;
+            v.list(arg.rows);
+            const conv = v.conversation(arg.conv);
+            const id = v.inlineReply(conv, {to: [arg.noah], bcc: [arg.arjun], replyTo: arg.older});
+            const box = document.getElementById(id);
+            const body = v.bodyOf(id);
+            const parked = document.createElement('div');
+            box.replaceWith(parked);
+            const lone = document.createElement('div');
+            parked.after(lone);
+            lone.append(body);          // only the body is in the page yet
+            const early = a.findComposes().find((c) => c.body === body);
+            const before = {to: a.readRecipients(early).length};
+            const slot = box.querySelector('.Ap');
+            slot.append(body);          // now the whole reply box arrives
+            lone.remove();
+            parked.replaceWith(box);
+            return {before, kind: early.kind, thread: a.readThreadId(early),
+                    to: a.readRecipients(early).map((r) => r.email)};
+        }""",
+        [
+            f"chrome-extension://{browser.extension_id}/src/gmail_adapter.js",
+            {
+                "rows": ROWS,
+                "noah": NOAH,
+                "arjun": ARJUN,
+                "older": NOAH_OLDER,
+                "conv": conversation(NOAH_THREAD, [NOAH]),
+            },
+        ],
+    )
+    assert got == {
+        "before": {"to": 0},
+        "kind": "inline",
+        "thread": NOAH_OLDER,
+        "to": [NOAH["email"]],
+    }
