@@ -66,8 +66,14 @@ export const SELECTORS = Object.freeze({
   // data-thread-id too, on spans inside the row [SDK-T]: those are never read. The
   // conversation itself sits in table cells ('td > div.nH.if' [GJS]), so only list rows are
   // excluded, not every `tr`.
-  conversationHeading: ["h2[data-legacy-thread-id]", "h2[data-thread-perm-id]"],
+  // Some pages put the ids on the conversation's container around its h2 instead (public
+  // extensions read '[data-thread-perm-id] h2'); such a container counts, a list row never.
+  conversationHeading: ["h2[data-legacy-thread-id]", "h2[data-thread-perm-id]",
+    "[data-legacy-thread-id]:has(h2)", "[data-thread-perm-id]:has(h2)"],
   listRow: "tr.zA",
+  // A compose popped out into its own browser window: body classes `xE xp` [SDK-CS
+  // gmail-element-getter isStandaloneComposeWindow].
+  standaloneCompose: "body.xE.xp",
   headingAttrs: ["data-legacy-thread-id", "data-thread-perm-id"],
   // A message shown in a conversation [GJS api.dom.email].
   message: "div.adn",
@@ -168,7 +174,7 @@ export function composeRoot(body) {
 function composeKind(root, loc) {
   // A compose popped out into its own browser window has view=cm in its URL [SDK-C
   // #isStandalone]; there is no conversation around it.
-  if (/[?&#]view=cm\b/.test(`${loc.search}${loc.hash}`)) {
+  if (/[?&#]view=cm\b/.test(`${loc.search}${loc.hash}`) || root.closest(SELECTORS.standaloneCompose)) {
     return "popout";
   }
   if (root.matches(SELECTORS.dialog) || root.closest(any(SELECTORS.composeDock))) {
@@ -416,8 +422,11 @@ function conversationThreadId(root) {
     return null;
   }
   for (let node = area; node; node = node.parentElement) {
-    const headings = [...node.querySelectorAll(any(SELECTORS.conversationHeading))]
-      .filter((h) => !h.closest(SELECTORS.listRow));
+    const candidates = [...node.querySelectorAll(any(SELECTORS.conversationHeading))];
+    if (node.matches(any(SELECTORS.conversationHeading))) {
+      candidates.push(node);
+    }
+    const headings = candidates.filter((h) => !h.closest(SELECTORS.listRow));
     const ids = [...new Set(headings.map(headingThreadId).filter(Boolean))];
     if (ids.length === 1) {
       return ids[0];

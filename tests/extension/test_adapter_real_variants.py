@@ -114,14 +114,19 @@ def test_inline_reply_in_real_layout(page: Any, browser: Any, shown: bool, with_
     ]
 
 
-def test_heading_with_only_the_permanent_id(page: Any, browser: Any) -> None:
+@pytest.mark.parametrize("heading_ids", ["perm", "legacy", "container"])
+def test_heading_with_one_kind_of_id(page: Any, browser: Any, heading_ids: str) -> None:
     got = facts(
         page,
         browser.extension_id,
         """v.list(arg.rows, true);
            const conv = v.conversation(arg.conv);
            return [v.inlineReply(conv, {to: [arg.noah]})];""",
-        {"rows": ROWS, "noah": NOAH, "conv": conversation(NOAH_THREAD, [NOAH], headingIds="perm")},
+        {
+            "rows": ROWS,
+            "noah": NOAH,
+            "conv": conversation(NOAH_THREAD, [NOAH], headingIds=heading_ids),
+        },
     )
     assert got["got"] == [{"kind": "inline", "thread": NOAH_THREAD, "to": [NOAH["email"]]}]
 
@@ -266,7 +271,7 @@ def test_compose_in_its_own_window(page: Any, browser: Any, reply: bool) -> None
     got = facts(
         page,
         browser.extension_id,
-        """v.url('/mail/u/0/?ui=2&view=cm&fs=1&tf=1');
+        """if (arg.reply) v.url('/mail/u/0/?ui=2&view=cm&fs=1&tf=1');  // else only body.xE.xp
            return [v.standalone({to: [arg.noah], replyTo: arg.reply ? arg.older : null,
                                  subject: 'Re: Intro call'})];""",
         {"noah": NOAH, "older": NOAH_OLDER, "reply": reply},
