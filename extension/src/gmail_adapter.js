@@ -23,6 +23,21 @@ export const SELECTORS = Object.freeze({
   ],
   // Floating and popped-out compose windows are `div.nH.Hd[role=dialog]` [SDK-C].
   dialog: 'div[role="dialog"]',
+  // Every compose, inline or in a window, is a `div.M9` holding its fields [GJS api.dom.composes,
+  // api.dom.compose]; an inline one sits in the conversation's `td.Bu` [GJS is_inline].
+  composeContainer: "div.M9",
+  // Compose windows live in the dock (`div.AD` under `.dw`) or the full-screen container
+  // (`.aSs .aSt`) [SDK-CS setup-compose-view-driver-stream, gmail-element-getter]: never inline.
+  composeDock: ["div.AD", ".dw", ".aSs .aSt"],
+  // An inline reply sits inside the conversation: its message's `.ip` reply container
+  // [SDK-MV _setupReplyStream], the conversation's `td.Bu` [GJS is_inline] or wrapper `div.if`.
+  conversationArea: [".ip", "td.Bu", "div.if"],
+  // Where one compose ends and the page around it begins: the conversation's heading and its
+  // other messages, list rows [SDK-T; GJS api.dom.thread].
+  outsideCompose: ["h2.hP", "h2[data-legacy-thread-id]", "h2[data-thread-perm-id]", "tr.zA"],
+  // The recipients area of a compose: the `.GS` table, its rows and text boxes, whether or not
+  // a chip is in it yet [SDK-P getRecipientRowElements, getOldRecipientRowForType].
+  recipientArea: [".GS", ".anm[name]", 'input[role="combobox"]', '[name="to"]'],
   subject: ['input[name="subjectbox"]', 'input[name="subject"]'],
   // Hidden inputs of every compose's metadata form (`form.bAs`) [SDK-C getMetadataFormElement]:
   // composeid [SDK-C #composeID], draft ("#msg-a:r…") [SDK-C #messageIDElement],
@@ -35,18 +50,30 @@ export const SELECTORS = Object.freeze({
   // `.anm[name="to"|"cc"|"bcc"]`, next to a text input with role=combobox and no name
   // [SDK-P getRecipientRowForType, getRecipientChips; SDK-R]. The older chips are `.vR`
   // spans with `email` and a hidden `input[name=to|cc|bcc]` holding "Name <addr>" [SDK-P
-  // getOldRecipientRowForType].
-  chip: ['[role="option"][data-hovercard-id]', "[data-hovercard-id][data-name]", ".vR[email]", ".vR [email]"],
+  // getOldRecipientRowForType]. Bare `span.vN[email]` chips and addressed spans inside a row
+  // named by its field are read too (the field comes from the row's name).
+  chip: ['[role="option"][data-hovercard-id]', "[data-hovercard-id][data-name]", ".vR[email]", ".vR [email]",
+    ".vN[email]", '[name="to"] [email]', '[name="cc"] [email]', '[name="bcc"] [email]'],
   chipAddressAttrs: ["data-hovercard-id", "email"],
   chipNameAttrs: ["data-name", "name"],
   // Old-style chip inputs and recipient textareas; their `name` tells the field.
+  // The older rows' typing box is `textarea.vO[name=to]` or a plain `input[name=to]` [SDK-P].
   hiddenRecipients: ['.vR input[type="hidden"][name]', 'textarea[name="to"]', 'textarea[name="cc"]',
-    'input[type="hidden"][name="to"]', 'input[type="hidden"][name="cc"]'],
+    'input[name="to"]', 'input[name="cc"]'],
   // The open conversation's heading carries the API's hex id in data-legacy-thread-id and
   // "thread-f:<decimal>" in data-thread-perm-id (`h2.hP`) [SDK-T]. List rows (`tr.zA`, and
   // the selected row `tr.aps` of the reading pane) carry data-legacy-thread-id and
-  // data-thread-id too, on spans inside the row [SDK-T]: those are never read.
-  conversationHeading: ["h2[data-legacy-thread-id]", "h2[data-thread-perm-id]"],
+  // data-thread-id too, on spans inside the row [SDK-T]: those are never read. The
+  // conversation itself sits in table cells ('td > div.nH.if' [GJS]), so only list rows are
+  // excluded, not every `tr`.
+  // Some pages put the ids on the conversation's container around its h2 instead (public
+  // extensions read '[data-thread-perm-id] h2'); such a container counts, a list row never.
+  conversationHeading: ["h2[data-legacy-thread-id]", "h2[data-thread-perm-id]",
+    "[data-legacy-thread-id]:has(h2)", "[data-thread-perm-id]:has(h2)"],
+  listRow: "tr.zA",
+  // A compose popped out into its own browser window: body classes `xE xp` [SDK-CS
+  // gmail-element-getter isStandaloneComposeWindow].
+  standaloneCompose: "body.xE.xp",
   headingAttrs: ["data-legacy-thread-id", "data-thread-perm-id"],
   // A message shown in a conversation [GJS api.dom.email].
   message: "div.adn",
@@ -75,9 +102,10 @@ export function markPanelHost(element) {
 const COMPOSE_PARTS = any([...SELECTORS.subject, ...SELECTORS.formMarkers, ...SELECTORS.chip,
   ...SELECTORS.hiddenRecipients]);
 
-function hasComposeParts(element, body) {
-  // Addresses quoted inside the body do not make its container a compose window.
-  for (const part of element.querySelectorAll(COMPOSE_PARTS)) {
+function holdsOutside(element, body, selector) {
+  // Whether `element` holds a match of `selector` that is not inside the body (addresses
+  // and ids quoted in the body say nothing about the compose around it).
+  for (const part of element.querySelectorAll(selector)) {
     if (!body.contains(part)) {
       return true;
     }
@@ -85,29 +113,74 @@ function hasComposeParts(element, body) {
   return false;
 }
 
-/** The element holding one compose window's fields, found from its body. */
+function hasComposeParts(element, body) {
+  return holdsOutside(element, body, COMPOSE_PARTS);
+}
+
+const BODIES = any(SELECTORS.body);
+
+/** Whether `element` reaches past this compose: another compose's body or the page around it. */
+function beyondCompose(element, body) {
+  for (const other of element.querySelectorAll(BODIES)) {
+    if (other !== body && !body.contains(other) && !other.contains(body) && !isOurs(other)) {
+      return true;
+    }
+  }
+  if (element.matches(any(SELECTORS.outsideCompose)) || holdsOutside(element, body, any(SELECTORS.outsideCompose))) {
+    return true;
+  }
+  for (const message of element.querySelectorAll(SELECTORS.message)) {
+    if (!message.contains(body)) {
+      return true; // another message of the conversation
+    }
+  }
+  return false;
+}
+
+/**
+ * The element holding one compose window's fields, found from its body: the dialog of a
+ * compose window; else the compose's `div.M9` [GJS]; else the nearest ancestor that holds both
+ * the recipients area and the metadata form, never reaching past the compose into the page
+ * (Gmail keeps the metadata form next to the body in `.aoP` and the recipients in a form of
+ * their own [SDK-C getMetadataFormElement; SDK-P]); failing that, the nearest ancestor with
+ * any compose part. For an inline reply that is the reply box, not the whole thread.
+ */
 export function composeRoot(body) {
   const dialog = body.closest(SELECTORS.dialog);
   if (dialog) {
     return dialog;
   }
-  // The nearest ancestor that also holds the recipients, the subject or the metadata form is
-  // the compose area; for an inline reply that is the reply box, not the whole thread.
-  for (let node = body.parentElement; node && node !== document.body; node = node.parentElement) {
-    if (hasComposeParts(node, body)) {
+  const container = body.closest(SELECTORS.composeContainer);
+  if (container && !beyondCompose(container, body)) {
+    return container;
+  }
+  let first = null;
+  const recipients = any(SELECTORS.recipientArea);
+  const markers = any(SELECTORS.formMarkers);
+  for (let node = body.parentElement; node && node !== body.ownerDocument.body; node = node.parentElement) {
+    if (beyondCompose(node, body)) {
+      break;
+    }
+    if (!first && hasComposeParts(node, body)) {
+      first = node;
+    }
+    if (first && holdsOutside(node, body, recipients) && holdsOutside(node, body, markers)) {
       return node;
     }
   }
-  return body.parentElement ?? body;
+  return first ?? body.parentElement ?? body;
 }
 
 function composeKind(root, loc) {
   // A compose popped out into its own browser window has view=cm in its URL [SDK-C
   // #isStandalone]; there is no conversation around it.
-  if (/[?&#]view=cm\b/.test(`${loc.search}${loc.hash}`)) {
+  if (/[?&#]view=cm\b/.test(`${loc.search}${loc.hash}`) || root.closest(SELECTORS.standaloneCompose)) {
     return "popout";
   }
-  return root.matches(SELECTORS.dialog) ? "dialog" : "inline";
+  if (root.matches(SELECTORS.dialog) || root.closest(any(SELECTORS.composeDock))) {
+    return "dialog";
+  }
+  return "inline";
 }
 
 /** Every compose window on the page: [{ root, body, kind }]. */
@@ -123,6 +196,22 @@ export function findComposes(doc = document, loc = location) {
     out.push({ root, body, kind: composeKind(root, loc) });
   }
   return out;
+}
+
+/**
+ * Bring a compose found earlier up to date: Gmail may put the body in the page before the
+ * recipients and the metadata form around it, so the root (and kind) are found again from the
+ * body while it is in the page.
+ */
+function current(compose, loc = location) {
+  if (compose.body?.isConnected) {
+    const root = composeRoot(compose.body);
+    if (root !== compose.root) {
+      compose.root = root;
+      compose.kind = composeKind(root, loc);
+    }
+  }
+  return compose;
 }
 
 /** Split "Name <a@x>, \"Last, First\" <b@y>, c@z" at the commas outside quotes and <>. */
@@ -213,6 +302,7 @@ function fieldOf(node, root) {
  * Bcc recipients are left out: a blind copy is never the person the draft is about.
  */
 export function readRecipients(compose) {
+  current(compose);
   const found = new Map();
   const add = (email, name, field) => {
     const clean = String(email || "").trim().toLowerCase();
@@ -242,7 +332,9 @@ export function readRecipients(compose) {
     if (skip(chip)) {
       continue; // addresses quoted in the body are not recipients
     }
-    const email = SELECTORS.chipAddressAttrs.map((a) => chip.getAttribute(a)).find(Boolean);
+    // The first attribute that holds an address (a hovercard id is not always one).
+    const email = SELECTORS.chipAddressAttrs.map((a) => String(chip.getAttribute(a) || "").trim())
+      .find((value) => EMAIL.test(value.toLowerCase())) || "";
     let name = SELECTORS.chipNameAttrs.map((a) => chip.getAttribute(a)).find(Boolean) || "";
     if (!name) {
       const text = chip.textContent.trim();
@@ -263,6 +355,7 @@ export function readRecipients(compose) {
 }
 
 export function readSubject(compose) {
+  current(compose);
   const input = compose.root.querySelector(any(SELECTORS.subject));
   return input ? String(input.value || "").trim() : "";
 }
@@ -272,15 +365,17 @@ export function readSubject(compose) {
  * itself (lts, data-legacy-thread-id) and Gmail's permanent id "thread-f:<decimal>" with an
  * optional "#" and anything after a "|" (data-thread-perm-id, rt). The decimal is the same
  * 64-bit number as the API's hex id [SDK-T: the heading carries both], so BigInt converts it
- * exactly. "thread-a:…" ids (not yet saved threads) have no API id.
+ * exactly; "f:<decimal>" is the same id in short. "thread-a:…" ids (drafts not yet sent) and
+ * "msg-f:…" (a message) have no API thread id.
  */
 export function threadIdFrom(value) {
   const text = String(value || "").trim().replace(/^#/, "").split("|")[0].trim();
-  const perm = text.match(/^thread-f:(\d{1,25})$/);
+  // "f:<decimal>" is the short form of the same id (Gmail's URL tokens decode to either).
+  const perm = text.match(/^(?:thread-)?f:(\d{1,25})$/);
   if (perm) {
     try {
       const id = BigInt(perm[1]);
-      return id > 0n ? id.toString(16) : null;
+      return id > 0n && id < 2n ** 64n ? id.toString(16) : null;
     } catch {
       return null;
     }
@@ -321,9 +416,17 @@ function shown(element) {
  * at that level: the one shown, else none (better no thread than the wrong one).
  */
 function conversationThreadId(root) {
-  for (let node = root.parentElement; node; node = node.parentElement) {
-    const headings = [...node.querySelectorAll(any(SELECTORS.conversationHeading))]
-      .filter((h) => !h.closest("tr"));
+  // Only a compose inside a conversation is about it; one elsewhere on the page is not.
+  const area = root.closest(any(SELECTORS.conversationArea));
+  if (!area) {
+    return null;
+  }
+  for (let node = area; node; node = node.parentElement) {
+    const candidates = [...node.querySelectorAll(any(SELECTORS.conversationHeading))];
+    if (node.matches(any(SELECTORS.conversationHeading))) {
+      candidates.push(node);
+    }
+    const headings = candidates.filter((h) => !h.closest(SELECTORS.listRow));
     const ids = [...new Set(headings.map(headingThreadId).filter(Boolean))];
     if (ids.length === 1) {
       return ids[0];
@@ -340,12 +443,15 @@ function conversationThreadId(root) {
  * The Gmail API thread id the compose window replies to, or null for a new message.
  * 1. The compose's own hidden inputs (`lts`, then `rt`): right for inline replies, replies
  *    popped out into a window, and replies to older threads alike.
- * 2. Only for an inline reply without them: the heading of the conversation it sits in.
+ * 2. Only for an inline reply without them, and only inside a conversation (its `.ip`,
+ *    `td.Bu` or `div.if`): the heading of that conversation. A compose window in the dock is
+ *    never inline, whatever roles the page gives it.
  * Never list rows (they stay in the page around the conversation), never the URL (Gmail's
  * hash holds opaque tokens such as #inbox/FMfcgz…, not thread ids), never the thread behind
  * a new-message window.
  */
 export function readThreadId(compose) {
+  current(compose);
   const own = ownThreadId(compose.root);
   if (own) {
     return own;
