@@ -55,6 +55,7 @@ __all__ = [
 # which is an answer); Spam counts only from the prospect's side (see considered_messages).
 IGNORED_LABELS = frozenset({"DRAFT"})
 SPAM = "SPAM"
+TRASH = "TRASH"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # Roles a considered message can play.
@@ -77,6 +78,7 @@ class _Message:
     auto_kind: str | None = None  # which machine wrote an AUTO message (automatic.py kinds)
     failed: tuple[str, ...] = ()  # addresses a bounce names (X-Failed-Recipients)
     spam: bool = False
+    trash: bool = False
 
     @property
     def at(self) -> datetime:
@@ -150,6 +152,7 @@ def _read_message(message: Mapping[str, Any], ctx: MailboxContext) -> _Message:
         auto_kind=auto_kind,
         failed=failed,
         spam=SPAM in labels,
+        trash=TRASH in labels,
     )
 
 
@@ -167,6 +170,10 @@ def considered_messages(thread: Mapping[str, Any], ctx: MailboxContext) -> list[
     (Gmail's filter misjudged the prospect); other Spam is not part of the conversation.
     """
     read = [_read_message(m, ctx) for m in _messages(thread)]
+    # Only an answer survives the Trash: mail the rep sent and then binned (or a colleague's, or
+    # a robot's) is not part of the conversation, and Gmail's threads.list leaves a thread that
+    # is wholly in the Trash out of a sync, so counting it would differ between file and sync.
+    read = [m for m in read if not m.trash or m.role in (ANSWER, CALENDARED)]
     if any(m.spam for m in read):
         ours = {_domain(p.email) for m in read if m.role == OURS and not m.spam
                 for p in (*m.external_to, *m.external_cc)}

@@ -128,6 +128,16 @@ def test_rule_an_answer_the_rep_moved_to_trash_still_counts():
     assert facts.reply_owed_since == MON + DAY
 
 
+def test_rule_mail_the_rep_sent_and_then_binned_is_not_a_chase():
+    # Only an answer survives the Trash: a follow-up the rep binned is not waiting on anyone,
+    # and a thread wholly in the Trash is one Gmail's threads.list leaves out of a sync.
+    binned = facts_of(sent("a", MON, to=[PAT], labels=["TRASH"]))
+    assert not binned.candidate
+    kept_first = facts_of(sent("a", MON, to=[PAT]), sent("b", MON + DAY, to=[PAT],
+                                                       labels=["TRASH"]))
+    assert kept_first.candidate and kept_first.unanswered_count == 1
+
+
 def test_rule_an_answer_in_spam_from_the_prospects_domain_counts():
     colleague = "Lee <lee@buyer.com>"
     facts = facts_of(sent("a", MON, to=[PAT]), received("b", MON + DAY, colleague, labels=["SPAM"]))
