@@ -147,6 +147,13 @@ class _Family:
     prefixes: re.Pattern[str] | None
     whole: re.Pattern[str] | None
     patterns: tuple[re.Pattern[str], ...]
+    bracketed: re.Pattern[str] | None  # "[<prefix phrase>] <subject>"
+    whole_marked: re.Pattern[str] | None  # everyday words: only name the kind of marked mail
+    robot_words: re.Pattern[str] | None  # searched anywhere, only for robot/null senders
+
+
+def _words_rx(words: list[str]) -> re.Pattern[str] | None:
+    return re.compile("|".join(f"(?:{w})" for w in words)) if words else None
 
 
 def _family(name: str, raw: Mapping[str, Any]) -> _Family:
@@ -157,6 +164,9 @@ def _family(name: str, raw: Mapping[str, Any]) -> _Family:
         prefixes=_phrases_rx(prefixes, r"\s*:"),
         whole=_phrases_rx(list(raw.get("whole", [])), r"\s*[.!]?$"),
         patterns=tuple(re.compile(p, re.IGNORECASE) for p in raw.get("patterns", [])),
+        bracketed=_phrases_rx(prefixes, r"\s*\]") if "bracketed_about" in raw else None,
+        whole_marked=_phrases_rx(list(raw.get("whole_marked", [])), r"\s*[.!]?$"),
+        robot_words=_words_rx([_fold(w) for w in raw.get("robot_words", [])]),
     )
 
 
@@ -180,7 +190,13 @@ def subject_signal(subject: str) -> tuple[str | None, bool]:
 
     `decisive` is True for the "<phrase>: ..." and sentence shapes, False for a bare phrase.
     """
-    text = _LEADING_TAGS.sub("", _fold(subject)).strip()
+    folded = _fold(subject)
+    for family in _FAMILIES:
+        # "[Automatyczna odpowiedź] test": the tag is the machine's phrase, not a gateway's.
+        if family.bracketed is not None and folded.startswith("[") \
+                and family.bracketed.match(folded[1:].lstrip()):
+            return family.name, True
+    text = _LEADING_TAGS.sub("", folded).strip()
     if not text or _REPLY_PREFIX.match(text):
         return None, False
     for family in _FAMILIES:
@@ -297,6 +313,8 @@ def classify(
     if family == CALENDAR:
         family = None
     if strong:
+        if family is None and kinds <= {ROBOT, BULK}:
+            family = _kind_hint(headers, subject, {s.id for s in strong})
         if family is not None:
             kinds.add(family)
         kind = min(kinds, key=lambda k: _PRIORITY.get(k, len(_PRIORITY)))
@@ -305,6 +323,34 @@ def classify(
         ids = tuple(s.id for s in hits) + (f"subject:{family}",)
         return Verdict(family, ids)
     return PERSON
+
+
+_AUTO_FAMILY = next(f for f in _FAMILIES if f.name == AUTO_REPLY)
+_BOUNCE_FAMILY = next(f for f in _FAMILIES if f.name == BOUNCE)
+_LISTS = frozenset({"list-id", "list-unsubscribe"})
+_VACATION_PRECEDENCE = re.compile(r"^\s*(junk|auto_reply)\s*$", re.IGNORECASE)
+
+
+def _kind_hint(headers: Mapping[str, str], subject: str, ids: set[str]) -> str | None:
+    """Name the kind of mail strong headers marked only as robot or bulk mail.
+
+    A robot or null sender whose subject speaks of delivery is a bounce (Notes' "Undeliverable
+    message"). A person's address with a null return path (RFC 3834 section 3.3 sends
+    responses there) or Precedence: junk (BSD vacation(1)), and no list headers, is their
+    auto-responder; so is marked mail whose whole subject is "Vacation" or "Away".
+    """
+    text = _LEADING_TAGS.sub("", _fold(subject)).strip()
+    robot = _from_kind(headers.get("from")) is not None
+    if (robot or "robot-return-path" in ids) and _BOUNCE_FAMILY.robot_words is not None \
+            and _BOUNCE_FAMILY.robot_words.search(text):
+        return BOUNCE
+    if robot or ids & _LISTS:
+        return None
+    if _AUTO_FAMILY.whole_marked is not None and _AUTO_FAMILY.whole_marked.match(text):
+        return AUTO_REPLY
+    if "null-return-path" in ids or _VACATION_PRECEDENCE.match(headers.get("precedence", "")):
+        return AUTO_REPLY
+    return None
 
 
 _AUTO_SUBMITTED = frozenset({"rfc3834-auto-submitted-replied", "rfc3834-auto-submitted-other"})

@@ -259,6 +259,10 @@ SAMPLES: list[Sample] = [
            "Abuse report",
            {"Content-Type": "multipart/report; report-type=feedback-report; boundary=\"p\""},
            source="RFC 5965"),
+    Sample("jmrp", "Microsoft JMRP (not ARF)", "automatic", "staff@hotmail.com",
+           "complaint about message from 192.0.2.1",
+           {"X-HmXmrOriginalRecipient": "<pat@hotmail.com>", "Content-Type": "message/rfc822"},
+           source="Outlook.com JMRP complaint: X-HmXmrOriginalRecipient, no multipart/report"),
     Sample("mdn", "read receipt", "automatic", "Pat Buyer <pat@buyer.com>",
            "Read: Proposal for Q3",
            {"Content-Type": "multipart/report; report-type=disposition-notification; "
