@@ -313,8 +313,13 @@ def classify(
     if family == CALENDAR:
         family = None
     if strong:
-        if family is None and kinds <= {ROBOT, BULK}:
+        if family is None and kinds <= {ROBOT, BULK, BOUNCE} \
+                and {s.id for s in strong if s.kind == BOUNCE} <= _NULL_ONLY:
             family = _kind_hint(headers, subject, {s.id for s in strong})
+        if family == AUTO_REPLY and {s.id for s in strong if s.kind == BOUNCE} <= _NULL_ONLY:
+            # A null From alone says "no replies", not "bounce": vacation programs send
+            # From: <> too (Mail::Audit::Vacation); its out-of-office subject names it.
+            kinds.discard(BOUNCE)
         if family is not None:
             kinds.add(family)
         kind = min(kinds, key=lambda k: _PRIORITY.get(k, len(_PRIORITY)))
@@ -328,6 +333,7 @@ def classify(
 _AUTO_FAMILY = next(f for f in _FAMILIES if f.name == AUTO_REPLY)
 _BOUNCE_FAMILY = next(f for f in _FAMILIES if f.name == BOUNCE)
 _LISTS = frozenset({"list-id", "list-unsubscribe"})
+_NULL_ONLY = frozenset({"null-sender"})
 _VACATION_PRECEDENCE = re.compile(r"^\s*(junk|auto_reply)\s*$", re.IGNORECASE)
 
 
@@ -344,10 +350,12 @@ def _kind_hint(headers: Mapping[str, str], subject: str, ids: set[str]) -> str |
     if (robot or "robot-return-path" in ids) and _BOUNCE_FAMILY.robot_words is not None \
             and _BOUNCE_FAMILY.robot_words.search(text):
         return BOUNCE
-    if robot or ids & _LISTS:
+    if ids & _LISTS:
         return None
     if _AUTO_FAMILY.whole_marked is not None and _AUTO_FAMILY.whole_marked.match(text):
         return AUTO_REPLY
+    if robot:
+        return None
     if "null-return-path" in ids or _VACATION_PRECEDENCE.match(headers.get("precedence", "")):
         return AUTO_REPLY
     return None
