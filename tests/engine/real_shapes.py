@@ -407,6 +407,12 @@ HUMAN: list[Shape] = [
     Shape("calendar-accept-outlook", "calendar", H, "Accepted: Demo",
           {**OUTLOOK, "Content-Class": "urn:content-classes:calendarmessage",
            "X-Auto-Response-Suppress": "All"}, source="Outlook meeting response"),
+    Shape("calendar-accept-exo", "calendar", H, "Accepted: Demo",
+          {**OUTLOOK, "x-ms-exchange-calendar-series-instance-id":
+           "BAAAAIIA4AB0xbcQGoLgCAAAAACQ637gw1zVAQAAAAAAAAAAEAAAAMEJzOwVPCdForuIrc7xUKc=",
+           "x-ms-traffictypediagnostic": "BYAPR21MB1269:MeetingMessage"},
+          source="Exchange Online meeting response without Content-Class: series-instance id "
+                 "and the MeetingMessage traffic type"),
     Shape("calendar-decline-google", "calendar", H,
           "Declined: Demo @ Fri Dec 4, 2026 10am - 11am (PST) (pat@buyer.com)",
           {"Sender": "Google Calendar <calendar-notification@google.com>",
