@@ -334,7 +334,7 @@ _AUTO_FAMILY = next(f for f in _FAMILIES if f.name == AUTO_REPLY)
 _BOUNCE_FAMILY = next(f for f in _FAMILIES if f.name == BOUNCE)
 _LISTS = frozenset({"list-id", "list-unsubscribe"})
 _NULL_ONLY = frozenset({"null-sender"})
-_VACATION_PRECEDENCE = re.compile(r"^\s*(junk|auto_reply)\s*$", re.IGNORECASE)
+_VACATION_PRECEDENCE = re.compile(r"^\s*(junk|auto[_-]?reply)\s*$", re.IGNORECASE)
 
 
 def _kind_hint(headers: Mapping[str, str], subject: str, ids: set[str]) -> str | None:

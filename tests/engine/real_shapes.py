@@ -210,6 +210,17 @@ MACHINE: list[Shape] = [
           source="Lotus Notes out-of-office sentence subject without AUTO:"),
     Shape("helpdesk-ack", "auto_reply", "Buyer Support <noreply@buyer.com>", "Automatic response",
           {"Auto-Submitted": "auto-generated"}, source="helpdesk acknowledgement from a robot"),
+    Shape("mimecast-auto-response", "auto_reply", P, "Re: Proposal for Q3",
+          {"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All",
+           "X-Autoresponder": "true"},
+          source="Mimecast auto-response (sisimai set-of-emails rfc3834-06, per EmailEngine's "
+                 "tests of those fixtures)"),
+    Shape("precedence-hyphen", "auto_reply", P, "Thanks for writing",
+          {"Precedence": "auto-reply"}, source="Precedence: auto-reply with a hyphen"),
+    Shape("oof-prefix", "auto_reply", P, "OOF: Automatic Reply", {},
+          source="'OOF:' subject prefix (EmailEngine auto-reply heuristics tests)"),
+    Shape("out-of-the-office-prefix", "auto_reply", P, "Out of the Office: Proposal for Q3", {},
+          source="'Out of the Office:' subject prefix"),
     # ---- bounces ---------------------------------------------------------------------------
     Shape("imail-bounce", "bounce", "postmaster@buyer.com",
           "Delivery Notification: Delivery has failed", {},
