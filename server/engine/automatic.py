@@ -316,6 +316,10 @@ def classify(
         if family is None and kinds <= {ROBOT, BULK, BOUNCE} \
                 and {s.id for s in strong if s.kind == BOUNCE} <= _NULL_ONLY:
             family = _kind_hint(headers, subject, {s.id for s in strong})
+        elif family is None and BOUNCE not in kinds and _robot_bounce(headers, subject):
+            # postmaster's "email bounce notification" with Auto-Submitted: auto-replied
+            # (sisimai set-of-emails maildir/not/rb-issue-368-bug.eml) is a bounce.
+            family = BOUNCE
         if family == AUTO_REPLY and {s.id for s in strong if s.kind == BOUNCE} <= _NULL_ONLY:
             # A null From alone says "no replies", not "bounce": vacation programs send
             # From: <> too (Mail::Audit::Vacation); its out-of-office subject names it.
@@ -335,6 +339,13 @@ _BOUNCE_FAMILY = next(f for f in _FAMILIES if f.name == BOUNCE)
 _LISTS = frozenset({"list-id", "list-unsubscribe"})
 _NULL_ONLY = frozenset({"null-sender"})
 _VACATION_PRECEDENCE = re.compile(r"^\s*(junk|auto[_-]?reply)\s*$", re.IGNORECASE)
+
+
+def _robot_bounce(headers: Mapping[str, str], subject: str) -> bool:
+    """A robot or null sender whose subject speaks of delivery."""
+    if _from_kind(headers.get("from")) is None or _BOUNCE_FAMILY.robot_words is None:
+        return False
+    return bool(_BOUNCE_FAMILY.robot_words.search(_LEADING_TAGS.sub("", _fold(subject))))
 
 
 def _kind_hint(headers: Mapping[str, str], subject: str, ids: set[str]) -> str | None:
