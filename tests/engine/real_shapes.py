@@ -247,7 +247,8 @@ MACHINE: list[Shape] = [
           source="rjbs corpus non-autoreply.msg (Exim: Auto-Submitted auto-replied on a bounce)"),
     Shape("sendmail-bounce", "bounce", "Mail Delivery Subsystem <MAILER-DAEMON@mx.buyer.com>",
           "Returned mail: see transcript for details",
-          {"Return-Path": "<MAILER-DAEMON@mx.buyer.com>", "Auto-Submitted": "auto-generated (failure)",
+          {"Return-Path": "<MAILER-DAEMON@mx.buyer.com>",
+           "Auto-Submitted": "auto-generated (failure)",
            "Content-Type": DSN}, mime="multipart/report", source="Sendmail DSN"),
     Shape("qmail-bounce", "bounce", "MAILER-DAEMON@mx.buyer.com", "failure notice",
           {"Return-Path": "<>"}, source="qmail 'failure notice' (sisimai lhost-qmail-*)"),
@@ -307,7 +308,8 @@ MACHINE: list[Shape] = [
           {"Content-Type": 'multipart/report; boundary="_----------=_15000000000000000000";\r\n'
                            '    report-type="feedback-report"'}, mime="multipart/report",
           source="sisimai set-of-emails arf-15.eml (folded Content-Type)"),
-    Shape("hotmail-jmrp", "automatic", "staff@hotmail.com", "complaint about message from 192.0.2.1",
+    Shape("hotmail-jmrp", "automatic", "staff@hotmail.com",
+          "complaint about message from 192.0.2.1",
           {"X-HmXmrOriginalRecipient": "<pat@hotmail.com>", "Content-Type": "message/rfc822"},
           mime="message/rfc822",
           source="Microsoft JMRP: not ARF, marked by X-HmXmrOriginalRecipient (bounce handlers)"),
@@ -322,8 +324,9 @@ MACHINE: list[Shape] = [
 
 H = "Pat Buyer <pat@buyer.com>"
 HUMAN: list[Shape] = [
-    Shape("outlook-re", "person", H, "RE: Proposal for Q3", {**OUTLOOK, "Return-Path": "<pat@buyer.com>",
-          "In-Reply-To": "<CAF=rep-0001@mail.gmail.com>"}, source="Outlook reply"),
+    Shape("outlook-re", "person", H, "RE: Proposal for Q3",
+          {**OUTLOOK, "Return-Path": "<pat@buyer.com>",
+           "In-Reply-To": "<CAF=rep-0001@mail.gmail.com>"}, source="Outlook reply"),
     Shape("outlook-re-auto-reply", "person", H, "RE: Automatic reply: Proposal for Q3", OUTLOOK,
           source="a person answering the thread that held their own OOF"),
     Shape("outlook-re-ooo-next-week", "person", H, "Re: Out of office next week", OUTLOOK,
