@@ -12,6 +12,7 @@ import pytest
 
 from server.cli import main
 from server.engine.headers import headers_of, mime_type_of, parse_addresses, verdict_in
+from server.gmail.client import METADATA_HEADERS
 from tests.engine.builders import msg, sent, thread
 from tests.engine.real_shapes import HUMAN, MACHINE, Shape
 
@@ -79,3 +80,16 @@ def test_auto_replies_and_bounces_are_known_for_what_they_are(shape: Shape) -> N
     message = _answer(shape, "x")
     verdict = verdict_in(headers_of(message), mime_type_of(message))
     assert verdict.kind == shape.expect, (verdict, shape.source)
+
+
+@pytest.mark.parametrize("shape", ALL, ids=lambda s: s.id)
+def test_the_headers_gmail_is_asked_for_are_enough(shape: Shape) -> None:
+    # Google returns only the metadataHeaders asked for (users.messages.get reference:
+    # "When given and format is METADATA, only include headers specified"), so the verdict
+    # on the filtered headers must be the verdict on all of them.
+    message = _answer(shape, "x")
+    full = verdict_in(headers_of(message), mime_type_of(message))
+    wanted = {h.lower() for h in METADATA_HEADERS}
+    message["payload"]["headers"] = [h for h in message["payload"]["headers"]
+                                     if h["name"].lower() in wanted]
+    assert verdict_in(headers_of(message), mime_type_of(message)) == full
