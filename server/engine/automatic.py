@@ -149,6 +149,7 @@ class _Family:
     patterns: tuple[re.Pattern[str], ...]
     bracketed: re.Pattern[str] | None  # "[<prefix phrase>] <subject>"
     whole_marked: re.Pattern[str] | None  # everyday words: only name the kind of marked mail
+    whole_decisive: re.Pattern[str] | None  # whole subjects only machines write
     robot_words: re.Pattern[str] | None  # searched anywhere, only for robot/null senders
 
 
@@ -166,6 +167,7 @@ def _family(name: str, raw: Mapping[str, Any]) -> _Family:
         patterns=tuple(re.compile(p, re.IGNORECASE) for p in raw.get("patterns", [])),
         bracketed=_phrases_rx(prefixes, r"\s*\]") if "bracketed_about" in raw else None,
         whole_marked=_phrases_rx(list(raw.get("whole_marked", [])), r"\s*[.!]?$"),
+        whole_decisive=_phrases_rx(list(raw.get("whole_decisive", [])), r"\s*[.!:]?$"),
         robot_words=_words_rx([_fold(w) for w in raw.get("robot_words", [])]),
     )
 
@@ -203,6 +205,8 @@ def subject_signal(subject: str) -> tuple[str | None, bool]:
         if family.prefixes is not None and family.prefixes.match(text):
             return family.name, True
         if any(p.match(text) for p in family.patterns):
+            return family.name, True
+        if family.whole_decisive is not None and family.whole_decisive.match(text):
             return family.name, True
     for family in _FAMILIES:
         if family.whole is not None and family.whole.match(text):
