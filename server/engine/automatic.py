@@ -150,6 +150,7 @@ class _Family:
     bracketed: re.Pattern[str] | None  # "[<prefix phrase>] <subject>"
     whole_marked: re.Pattern[str] | None  # everyday words: only name the kind of marked mail
     whole_decisive: re.Pattern[str] | None  # whole subjects only machines write
+    prefixes_marked: re.Pattern[str] | None  # "<phrase>: ..." needing a header signal too
     robot_words: re.Pattern[str] | None  # searched anywhere, only for robot/null senders
 
 
@@ -168,6 +169,7 @@ def _family(name: str, raw: Mapping[str, Any]) -> _Family:
         bracketed=_phrases_rx(prefixes, r"\s*\]") if "bracketed_about" in raw else None,
         whole_marked=_phrases_rx(list(raw.get("whole_marked", [])), r"\s*[.!]?$"),
         whole_decisive=_phrases_rx(list(raw.get("whole_decisive", [])), r"\s*[.!:]?$"),
+        prefixes_marked=_phrases_rx(list(raw.get("prefixes_marked", [])), r"\s*:"),
         robot_words=_words_rx([_fold(w) for w in raw.get("robot_words", [])]),
     )
 
@@ -210,6 +212,8 @@ def subject_signal(subject: str) -> tuple[str | None, bool]:
             return family.name, True
     for family in _FAMILIES:
         if family.whole is not None and family.whole.match(text):
+            return family.name, False
+        if family.prefixes_marked is not None and family.prefixes_marked.match(text):
             return family.name, False
     return None, False
 
