@@ -335,6 +335,8 @@ def classify(
         if family is not None:
             kinds.add(family)
         kind = min(kinds, key=lambda k: _PRIORITY.get(k, len(_PRIORITY)))
+        if kind == BOUNCE and "x-failed-recipients" not in headers and _delivered(subject):
+            kind = REPORT
         return Verdict(kind, tuple(s.id for s in strong))
     if family is not None and (decisive or hits):
         ids = tuple(s.id for s in hits) + (f"subject:{family}",)
@@ -347,6 +349,15 @@ _BOUNCE_FAMILY = next(f for f in _FAMILIES if f.name == BOUNCE)
 _LISTS = frozenset({"list-id", "list-unsubscribe"})
 _NULL_ONLY = frozenset({"null-sender"})
 _VACATION_PRECEDENCE = re.compile(r"^\s*(junk|auto[_-]?reply)\s*$", re.IGNORECASE)
+
+
+_DELIVERED = tuple(re.compile(p) for p in _DATA["subjects"]["bounce"].get("delivered_patterns", []))
+
+
+def _delivered(subject: str) -> bool:
+    """A delivery report saying the mail arrived (Exchange's "Delivered:", "(Success)")."""
+    text = _LEADING_TAGS.sub("", _fold(subject)).strip()
+    return any(p.match(text) for p in _DELIVERED)
 
 
 def _robot_bounce(headers: Mapping[str, str], subject: str) -> bool:

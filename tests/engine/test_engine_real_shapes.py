@@ -67,13 +67,15 @@ def test_every_real_shape_is_judged_right_through_scan_mailbox(
     judged = _judged(tmp_path, capsys)
     wrong = []
     for shape in ALL:
-        want = "automatic" if shape.expect in ("auto_reply", "bounce") else shape.expect
+        want = ("automatic" if shape.expect in ("auto_reply", "bounce", "report")
+                else shape.expect)
         if judged[shape.id] != want:
             wrong.append(f"{shape.id}: expected {want}, got {judged[shape.id]}")
     assert not wrong, wrong
 
 
-@pytest.mark.parametrize("shape", [s for s in MACHINE if s.expect in ("auto_reply", "bounce")],
+@pytest.mark.parametrize("shape", [s for s in MACHINE
+                                   if s.expect in ("auto_reply", "bounce", "report")],
                          ids=lambda s: s.id)
 def test_auto_replies_and_bounces_are_known_for_what_they_are(shape: Shape) -> None:
     # An out-of-office must become an away fact (never a bounce warning), a bounce a warning.
