@@ -126,6 +126,8 @@ for _signature in SIGNATURES:
             (_signature, _signature.needs, _signature.needs_mime))
 _PRIORITY = {kind: i for i, kind in enumerate(_DATA["kinds_by_priority"])}
 _ROBOTS = frozenset(_DATA["robot_local_parts"])
+_ROBOT_NAMES = frozenset(_DATA.get("robot_display_names", []))
+_COURIER_NULL = re.compile(r"<\s*@\s*>\s*$")
 _NULL_FROM = re.compile(r"^\s*(\"[^\"]*\"|[^<>\"]*)?\s*<\s*>\s*$")
 
 
@@ -228,14 +230,17 @@ def _from_kind(raw: str | None) -> str | None:
 @lru_cache(maxsize=4096)
 def _from_kind_of(raw: str) -> str | None:
     # The same few From values repeat across a mailbox; parsing them is the slow part.
-    if not raw.strip() or _NULL_FROM.match(raw):
-        return "null"
+    if not raw.strip() or _NULL_FROM.match(raw) or _COURIER_NULL.search(raw):
+        return "null"  # Courier writes its DSN sender as "Courier mail server at host <@>"
+    if "@" not in raw and _fold(raw).strip('"').strip() in _ROBOT_NAMES:
+        return "robot"  # "Mail Delivery System" with no address at all
     try:
         pairs = getaddresses([raw])
     except (TypeError, ValueError, IndexError):
         pairs = []
     for _, address in pairs:
-        local = address.strip().lower().rpartition("@")[0] or address.strip().lower()
+        address = address.strip().lower()
+        local = (address.rpartition("@")[0] or address).strip('"')
         if local.split("+", 1)[0] in _ROBOTS:
             return "robot"
     return None
