@@ -126,6 +126,8 @@ for _signature in SIGNATURES:
             (_signature, _signature.needs, _signature.needs_mime))
 _PRIORITY = {kind: i for i, kind in enumerate(_DATA["kinds_by_priority"])}
 _ROBOTS = frozenset(_DATA["robot_local_parts"])
+_ROBOT_NAMES = frozenset(_DATA.get("robot_display_names", []))
+_COURIER_NULL = re.compile(r"<\s*@\s*>\s*$")
 _NULL_FROM = re.compile(r"^\s*(\"[^\"]*\"|[^<>\"]*)?\s*<\s*>\s*$")
 
 
@@ -147,6 +149,15 @@ class _Family:
     prefixes: re.Pattern[str] | None
     whole: re.Pattern[str] | None
     patterns: tuple[re.Pattern[str], ...]
+    bracketed: re.Pattern[str] | None  # "[<prefix phrase>] <subject>"
+    whole_marked: re.Pattern[str] | None  # everyday words: only name the kind of marked mail
+    whole_decisive: re.Pattern[str] | None  # whole subjects only machines write
+    prefixes_marked: re.Pattern[str] | None  # "<phrase>: ..." needing a header signal too
+    robot_words: re.Pattern[str] | None  # searched anywhere, only for robot/null senders
+
+
+def _words_rx(words: list[str]) -> re.Pattern[str] | None:
+    return re.compile("|".join(f"(?:{w})" for w in words)) if words else None
 
 
 def _family(name: str, raw: Mapping[str, Any]) -> _Family:
@@ -157,6 +168,11 @@ def _family(name: str, raw: Mapping[str, Any]) -> _Family:
         prefixes=_phrases_rx(prefixes, r"\s*:"),
         whole=_phrases_rx(list(raw.get("whole", [])), r"\s*[.!]?$"),
         patterns=tuple(re.compile(p, re.IGNORECASE) for p in raw.get("patterns", [])),
+        bracketed=_phrases_rx(prefixes, r"\s*\]") if "bracketed_about" in raw else None,
+        whole_marked=_phrases_rx(list(raw.get("whole_marked", [])), r"\s*[.!]?$"),
+        whole_decisive=_phrases_rx(list(raw.get("whole_decisive", [])), r"\s*[.!:]?$"),
+        prefixes_marked=_phrases_rx(list(raw.get("prefixes_marked", [])), r"\s*:"),
+        robot_words=_words_rx([_fold(w) for w in raw.get("robot_words", [])]),
     )
 
 
@@ -180,7 +196,13 @@ def subject_signal(subject: str) -> tuple[str | None, bool]:
 
     `decisive` is True for the "<phrase>: ..." and sentence shapes, False for a bare phrase.
     """
-    text = _LEADING_TAGS.sub("", _fold(subject)).strip()
+    folded = _fold(subject)
+    for family in _FAMILIES:
+        # "[Automatyczna odpowiedź] test": the tag is the machine's phrase, not a gateway's.
+        if family.bracketed is not None and folded.startswith("[") \
+                and family.bracketed.match(folded[1:].lstrip()):
+            return family.name, True
+    text = _LEADING_TAGS.sub("", folded).strip()
     if not text or _REPLY_PREFIX.match(text):
         return None, False
     for family in _FAMILIES:
@@ -188,8 +210,12 @@ def subject_signal(subject: str) -> tuple[str | None, bool]:
             return family.name, True
         if any(p.match(text) for p in family.patterns):
             return family.name, True
+        if family.whole_decisive is not None and family.whole_decisive.match(text):
+            return family.name, True
     for family in _FAMILIES:
         if family.whole is not None and family.whole.match(text):
+            return family.name, False
+        if family.prefixes_marked is not None and family.prefixes_marked.match(text):
             return family.name, False
     return None, False
 
@@ -204,14 +230,17 @@ def _from_kind(raw: str | None) -> str | None:
 @lru_cache(maxsize=4096)
 def _from_kind_of(raw: str) -> str | None:
     # The same few From values repeat across a mailbox; parsing them is the slow part.
-    if not raw.strip() or _NULL_FROM.match(raw):
-        return "null"
+    if not raw.strip() or _NULL_FROM.match(raw) or _COURIER_NULL.search(raw):
+        return "null"  # Courier writes its DSN sender as "Courier mail server at host <@>"
+    if "@" not in raw and _fold(raw).strip('"').strip() in _ROBOT_NAMES:
+        return "robot"  # "Mail Delivery System" with no address at all
     try:
         pairs = getaddresses([raw])
     except (TypeError, ValueError, IndexError):
         pairs = []
     for _, address in pairs:
-        local = address.strip().lower().rpartition("@")[0] or address.strip().lower()
+        address = address.strip().lower()
+        local = (address.rpartition("@")[0] or address).strip('"')
         if local.split("+", 1)[0] in _ROBOTS:
             return "robot"
     return None
@@ -297,14 +326,74 @@ def classify(
     if family == CALENDAR:
         family = None
     if strong:
+        if family is None and kinds <= {ROBOT, BULK, BOUNCE} \
+                and {s.id for s in strong if s.kind == BOUNCE} <= _NULL_ONLY:
+            family = _kind_hint(headers, subject, {s.id for s in strong})
+        elif family is None and BOUNCE not in kinds and _robot_bounce(headers, subject):
+            # postmaster's "email bounce notification" with Auto-Submitted: auto-replied
+            # (sisimai set-of-emails maildir/not/rb-issue-368-bug.eml) is a bounce.
+            family = BOUNCE
+        if family == AUTO_REPLY and {s.id for s in strong if s.kind == BOUNCE} <= _NULL_ONLY:
+            # A null From alone says "no replies", not "bounce": vacation programs send
+            # From: <> too (Mail::Audit::Vacation); its out-of-office subject names it.
+            kinds.discard(BOUNCE)
         if family is not None:
             kinds.add(family)
         kind = min(kinds, key=lambda k: _PRIORITY.get(k, len(_PRIORITY)))
+        if kind == BOUNCE and "x-failed-recipients" not in headers and _delivered(subject):
+            kind = REPORT
         return Verdict(kind, tuple(s.id for s in strong))
     if family is not None and (decisive or hits):
         ids = tuple(s.id for s in hits) + (f"subject:{family}",)
         return Verdict(family, ids)
     return PERSON
+
+
+_AUTO_FAMILY = next(f for f in _FAMILIES if f.name == AUTO_REPLY)
+_BOUNCE_FAMILY = next(f for f in _FAMILIES if f.name == BOUNCE)
+_LISTS = frozenset({"list-id", "list-unsubscribe"})
+_NULL_ONLY = frozenset({"null-sender"})
+_VACATION_PRECEDENCE = re.compile(r"^\s*(junk|auto[_-]?reply)\s*$", re.IGNORECASE)
+
+
+_DELIVERED = tuple(re.compile(p) for p in _DATA["subjects"]["bounce"].get("delivered_patterns", []))
+
+
+def _delivered(subject: str) -> bool:
+    """A delivery report saying the mail arrived (Exchange's "Delivered:", "(Success)")."""
+    text = _LEADING_TAGS.sub("", _fold(subject)).strip()
+    return any(p.match(text) for p in _DELIVERED)
+
+
+def _robot_bounce(headers: Mapping[str, str], subject: str) -> bool:
+    """A robot or null sender whose subject speaks of delivery."""
+    if _from_kind(headers.get("from")) is None or _BOUNCE_FAMILY.robot_words is None:
+        return False
+    return bool(_BOUNCE_FAMILY.robot_words.search(_LEADING_TAGS.sub("", _fold(subject))))
+
+
+def _kind_hint(headers: Mapping[str, str], subject: str, ids: set[str]) -> str | None:
+    """Name the kind of mail strong headers marked only as robot or bulk mail.
+
+    A robot or null sender whose subject speaks of delivery is a bounce (Notes' "Undeliverable
+    message"). A person's address with a null return path (RFC 3834 section 3.3 sends
+    responses there) or Precedence: junk (BSD vacation(1)), and no list headers, is their
+    auto-responder; so is marked mail whose whole subject is "Vacation" or "Away".
+    """
+    text = _LEADING_TAGS.sub("", _fold(subject)).strip()
+    robot = _from_kind(headers.get("from")) is not None
+    if (robot or "robot-return-path" in ids) and _BOUNCE_FAMILY.robot_words is not None \
+            and _BOUNCE_FAMILY.robot_words.search(text):
+        return BOUNCE
+    if ids & _LISTS:
+        return None
+    if _AUTO_FAMILY.whole_marked is not None and _AUTO_FAMILY.whole_marked.match(text):
+        return AUTO_REPLY
+    if robot:
+        return None
+    if "null-return-path" in ids or _VACATION_PRECEDENCE.match(headers.get("precedence", "")):
+        return AUTO_REPLY
+    return None
 
 
 _AUTO_SUBMITTED = frozenset({"rfc3834-auto-submitted-replied", "rfc3834-auto-submitted-other"})

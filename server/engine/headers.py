@@ -45,9 +45,22 @@ def header(message: Mapping[str, Any], name: str) -> str | None:
     return headers_of(message).get(name.lower())
 
 
+# Charset labels mail clients write that Python's codecs do not know by that name: the "-i"
+# (logical order) and "-e" (explicit) variants of ISO-8859-6/8 (RFC 1555, RFC 1556; Outlook
+# writes iso-8859-8-i for Hebrew), and GB2312/GBK labels on text that is really GB18030 (the
+# WHATWG Encoding Standard decodes all three as gb18030).
+_CHARSET_ALIASES = {
+    "iso-8859-8-i": "iso-8859-8", "iso-8859-8-e": "iso-8859-8",
+    "iso-8859-6-i": "iso-8859-6", "iso-8859-6-e": "iso-8859-6",
+    "gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030",
+}
+
+
 def _decode_chunk(chunk: bytes | str, charset: str | None) -> str:
     if isinstance(chunk, str):
         return chunk
+    if charset:
+        charset = _CHARSET_ALIASES.get(charset.strip().lower(), charset)
     try:
         return chunk.decode(charset or "raw-unicode-escape", errors="replace")
     except LookupError:  # an unknown charset name: keep what UTF-8 can read
