@@ -72,4 +72,6 @@ DEFAULTS: dict[str, object] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "JSON_SORT_KEYS": False,
+    # How many proxies in front of the app set X-Forwarded-For (1 on Cloud Run; 0 = none).
+    "PROXY_FIX_X_FOR": 0,
 }

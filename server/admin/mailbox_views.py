@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from flask import Response, flash, redirect, request, url_for
 from sqlalchemy import select
 
-from server.admin.common import audit, bp, db, org, page
+from server.admin.common import audit, bp, db, org, page, scoped
 from server.admin.forms import Form
 from server.auth.request_guard import loads as guarded_loads
 from server.store.crypto import SecretBoxError, secret_box
@@ -135,13 +135,11 @@ def quota_summary(mailboxes: list[Mailbox]) -> dict[str, Any] | None:
 @bp.post("/mailboxes/<int:mailbox_id>/disconnect")
 def mailbox_disconnect(mailbox_id: int) -> Response:
     """Stop Gmail push for a mailbox (users.stop), forget its grant, keep nothing pending."""
-    from flask import abort, current_app
+    from flask import current_app
 
     from server.gmail.jobs import disconnect_mailbox
 
-    mailbox = db().get(Mailbox, mailbox_id)
-    if mailbox is None or mailbox.org_id != org().id:
-        abort(404)
+    mailbox = scoped(Mailbox, mailbox_id)  # 404 for another org's row or an absurd id
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     db().commit()
     outcome = disconnect_mailbox(app, mailbox_id)

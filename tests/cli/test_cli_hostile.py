@@ -89,4 +89,5 @@ def test_the_ok_file_still_scans_near_the_range_end(capsys: Any, tmp_path: Path)
     argv = ["--now", "8999-12-31T12:00:00Z", "--timezone", "Pacific/Kiritimati"]
     code, out, err = run(capsys, "scan", "--mailbox", str(path), *argv, "--format", "json")
     assert code == 0, err
-    assert json.loads(out)["silent"][0]["threadId"] == "t1"
+    # No overflow near the end of the range; the 2026 thread is far past the 180-day horizon.
+    assert json.loads(out)["silent"] == []

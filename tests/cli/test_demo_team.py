@@ -86,7 +86,8 @@ def test_every_runtime_import_is_a_declared_dependency() -> None:
     # Import name -> the distribution that provides it (direct or through a declared one).
     provided_by = {
         "flask": "flask", "werkzeug": "flask", "click": "flask", "markupsafe": "flask",
-        "jinja2": "flask", "sqlalchemy": "sqlalchemy", "alembic": "alembic",
+        "jinja2": "flask", "itsdangerous": "flask",
+        "sqlalchemy": "sqlalchemy", "alembic": "alembic",
         "marshmallow": "marshmallow", "apispec": "apispec", "yaml": "pyyaml",
         "googleapiclient": "google-api-python-client", "httplib2": "google-api-python-client",
         "google": "google-auth", "google_auth_httplib2": "google-auth-httplib2",

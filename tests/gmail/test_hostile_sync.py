@@ -75,7 +75,7 @@ def hostile_mailbox() -> dict[str, Any]:
     return {"emailAddress": REP, "historyId": "100", "threads": threads}
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def hostile_app(
     request: pytest.FixtureRequest,
     tmp_path: Path,
