@@ -108,13 +108,14 @@ class PressureModel:
         return [b + sum(col) for b, col in zip(self.bias, zip(*rows, strict=True),
                                                 strict=True)] if rows else list(self.bias)
 
-    def decide(self, scores: Sequence[int]) -> tuple[str, int]:
+    def decide(self, scores: Sequence[int], threshold: int | None = None) -> tuple[str, int]:
         """Return (class, margin): the best pressure class when it wins by the threshold."""
         calm = self.classes.index(CALM)
         best = max((i for i in range(len(self.classes)) if i != calm),
                    key=lambda i: (scores[i], -i))
         margin = scores[best] - scores[calm]
-        return (self.classes[best] if margin >= self.threshold else CALM), margin
+        limit = self.threshold if threshold is None else threshold
+        return (self.classes[best] if margin >= limit else CALM), margin
 
     def classify(self, text: str) -> list[Sentence]:
         """Classify every sentence of ``text``; offsets are code point indices."""
