@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -70,6 +70,16 @@ class RuleSet:
     rules: tuple[Rule, ...]
     table: Mapping[int, str]
     categories: Mapping[str, str]
+    probe: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.probe is None and self.table:
+            chars = "".join(map(chr, self.table))
+            object.__setattr__(self, "probe", re.compile(f"[{re.escape(chars)}]"))
+
+    def normalise(self, text: str) -> str:
+        """Apply the normalisation table (a no-op, skipped, for most drafts)."""
+        return text.translate(self.table) if self.probe and self.probe.search(text) else text
 
     @classmethod
     def from_data(cls, data: Any) -> RuleSet:
@@ -225,7 +235,7 @@ def check_pressure(text: str, rules: RuleSet | None = None, model: PressureModel
 def rule_findings(text: str, rules: RuleSet | None = None) -> list[Finding]:
     """Return the rules' findings alone: exact phrases, in order and never overlapping."""
     ruleset = rules or default_rules()
-    subject = text.translate(ruleset.table)
+    subject = ruleset.normalise(text)
     candidates: list[tuple[int, int, int, int, Rule]] = []
     for rule_index, rule in enumerate(ruleset.rules):
         for pattern_index, pattern in enumerate(rule.patterns):

@@ -16,9 +16,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from itertools import repeat
 from typing import Any
 
 MODEL_FILE = "pressure_model.json"
@@ -30,6 +31,19 @@ _SPACE = " \t\r\n\f\v"
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*")
 # ASCII-only case folding and digits folded to 0, identical in JavaScript.
 _FOLD = {**{c: c + 32 for c in range(65, 91)}, **{c: 48 for c in range(49, 58)}}
+_FOLD_BYTES = bytes(_FOLD.get(b, b) for b in range(256))  # the same, for ASCII text (faster)
+# Scoring speed-up: each feature's weights are packed into one integer, one 48-bit field per
+# class (weight + _OFFSET) plus a last field counting 1, so one C-level sum() adds them all.
+_BITS = 48
+_OFFSET = 1 << 31
+_MASK = (1 << _BITS) - 1
+
+
+def _pack(row: Sequence[int]) -> int:
+    packed = 1 << (_BITS * len(row))
+    for c, w in enumerate(row):
+        packed |= (w + _OFFSET) << (_BITS * c)
+    return packed
 
 
 @dataclass(frozen=True)
@@ -58,6 +72,19 @@ class PressureModel:
     chars: tuple[int, int]
     table: Mapping[int, str]
     categories: Mapping[str, Mapping[str, str]]
+    packed: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
+    probe: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.packed and self.weights:
+            object.__setattr__(self, "packed", {f: _pack(w) for f, w in self.weights.items()})
+        if self.probe is None and self.table:
+            chars = "".join(map(chr, self.table))
+            object.__setattr__(self, "probe", re.compile(f"[{re.escape(chars)}]"))
+
+    def normalise(self, text: str) -> str:
+        """Apply the normalisation table (a no-op, skipped, for most drafts)."""
+        return text.translate(self.table) if self.probe and self.probe.search(text) else text
 
     @classmethod
     def from_data(cls, data: Any) -> PressureModel:
@@ -72,7 +99,7 @@ class PressureModel:
 
     def sentence_spans(self, text: str) -> list[tuple[int, int]]:
         """Return the (start, end) of each non-blank sentence, white space trimmed."""
-        subject = text.translate(self.table)
+        subject = self.normalise(text)
         spans = []
         start = 0
         for m in _BOUNDARY.finditer(subject):
@@ -91,7 +118,9 @@ class PressureModel:
 
     def features(self, sentence: str) -> set[str]:
         """Return the feature strings of one (already normalised) sentence."""
-        words = _TOKEN.findall(sentence.translate(_FOLD))
+        folded = (sentence.encode("ascii").translate(_FOLD_BYTES).decode("ascii")
+                  if sentence.isascii() else sentence.translate(_FOLD))
+        words = _TOKEN.findall(folded)
         feats = {"=" + w for w in words}
         feats.update(f"={a}+{b}" for a, b in zip(words, words[1:], strict=False))
         padded = " " + " ".join(words) + " "
@@ -102,11 +131,12 @@ class PressureModel:
 
     def scores(self, sentence: str) -> list[int]:
         """Return the integer score of each class for one sentence."""
-        weights = self.weights
-        rows = [weights[f] for f in self.features(sentence.translate(self.table))
-                if f in weights]
-        return [b + sum(col) for b, col in zip(self.bias, zip(*rows, strict=True),
-                                                strict=True)] if rows else list(self.bias)
+        feats = self.features(self.normalise(sentence))
+        total = sum(map(self.packed.get, feats, repeat(0)))
+        k = len(self.bias)
+        count = total >> (_BITS * k)
+        return [b + ((total >> (_BITS * c)) & _MASK) - count * _OFFSET
+                for c, b in enumerate(self.bias)]
 
     def decide(self, scores: Sequence[int], threshold: int | None = None) -> tuple[str, int]:
         """Return (class, margin): the best pressure class when it wins by the threshold."""
@@ -145,7 +175,9 @@ def validate_model(data: Any) -> list[str]:
         problems.append("'chars' must be [lowest, highest] character n-gram lengths")
     weights = data.get("weights")
     if not isinstance(weights, dict) or not all(
-            isinstance(w, list) and len(w) == len(classes) for w in weights.values()):
+            isinstance(w, list) and len(w) == len(classes)
+            and all(isinstance(x, int) and abs(x) < _OFFSET for x in w)
+            for w in weights.values()):
         problems.append("'weights' must map each feature to one integer per class")
     categories = data.get("categories")
     for name in classes:
