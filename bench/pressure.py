@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -129,7 +130,9 @@ def speed(texts: list[str], rounds: int, browser: bool) -> None:
     for _ in range(rounds):
         check_pressure(draft)
     py_ms = (time.perf_counter() - started) / rounds * 1000
-    print(f"\nspeed: one {words}-word draft ({len(draft)} chars), {rounds} rounds")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"\nspeed: one {words}-word draft ({len(draft)} chars), {rounds} rounds "
+          f"(load average {load:.1f} on {os.cpu_count()} CPUs: a busy machine inflates these)")
     print(f"  Python:   {py_ms:.2f} ms per draft")
     js = run_node([draft], {}, rounds)
     if js is None:

@@ -1,6 +1,6 @@
 """Write the pressure classifier's training corpus (tests/pressure/data/train.json).
 
-Run from the repository root:  python scripts/pressure_corpus.py
+Run from the repository root:  python scripts/pressure_corpus.py [--out FILE]
 
 Every sentence is our own writing: hand-written cores with slots, filled from small lists
 with a fixed seed, so the output is the same on every run. The frozen held-out split
@@ -10,6 +10,7 @@ no sentence with it (the script checks).
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
 import re
@@ -40,6 +41,8 @@ SLOTS = {
              "teams like yours", "every other firm we talk to", "your biggest rival",
              "nearly all our customers", "the leaders in your space", "other retailers",
              "similar agencies"],
+    "field": ["industry", "sector", "market", "space", "niche", "vertical", "field", "region",
+              "peer group", "line of business"],
     "when": ["last week", "on Tuesday", "a few days ago", "earlier this month", "twice now",
              "back in March", "after our call", "three times", "yesterday", "before the break"],
     "n": ["two", "three", "four", "five", "a handful of", "several"],
@@ -589,6 +592,16 @@ CORES = {
     "are you even reading these?",
     "it's odd to go silent after all that interest",
     "leaving things unanswered doesn't help anyone",
+    "everybody else in your {field} made the switch long ago",
+    "all the other players in your {field} have moved already",
+    "practically every company in your {field} uses this now",
+    "the rest of your {field} moved on last year",
+    "you're the last one in your {field} still doing it the old way",
+    "your whole {field} has switched, so what are you waiting for?",
+    "every serious firm in your {field} has signed up",
+    "nobody else in your {field} is still holding out",
+    "others in your {field} have already adopted it",
+    "{peer} in your {field} stopped deliberating months ago",
 ],
 "calm": [
     "thanks for the update on {topic}",
@@ -852,6 +865,14 @@ CORES = {
     "following up on my promise, here is the report",
     "as you asked {when}, I'm writing again in {period}",
     "you asked me to get back to you on {day}, so here I am; no pressure either way",
+    "other teams in your {field} have used it in different ways; happy to share notes if useful",
+    "I've worked with a few companies in your {field}, and every case is different",
+    "your {field} has its own rules, so tell me what matters for you",
+    "is there someone in your {field} you'd trust for a reference?",
+    "the report on your {field} is attached, no strings attached",
+    "everyone's situation is different, so I won't assume anything",
+    "you know your {field} far better than I do",
+    "if the {field} is going through a slow patch, that's understandable",
 ],
 }
 
@@ -895,6 +916,9 @@ def sentence(label: str, rng: random.Random) -> tuple[str, int]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT, help=f"default {OUT}")
+    out = parser.parse_args().out
     rng = random.Random(SEED)
     held = {row["text"].lower() for row in json.loads(HELDOUT.read_text("utf-8"))}
     legacy_holdout = {row["text"].lower() for row in json.loads(LEGACY.read_text("utf-8"))
@@ -918,9 +942,9 @@ def main() -> None:
             text = line.replace("{name}", name)
             if text.lower() not in {r["text"].lower() for r in rows}:
                 rows.append({"text": text, "label": "calm", "template": f"standalone/{i}"})
-    OUT.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n", "utf-8")
+    out.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n", "utf-8")
     counts = {label: sum(r["label"] == label for r in rows) for label in PER_LABEL}
-    print(f"wrote {len(rows)} sentences to {OUT.relative_to(ROOT)}: {counts}")
+    print(f"wrote {len(rows)} sentences to {out}: {counts}")
 
 
 if __name__ == "__main__":

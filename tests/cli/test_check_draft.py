@@ -45,7 +45,7 @@ def test_table_from_stdin_shows_why_and_alternative(capsys, monkeypatch):
 
 
 def test_dash_reads_stdin_and_a_calm_draft_exits_zero(capsys, monkeypatch):
-    calm = "Thanks for the notes. Where do you think we should go from here?".encode()
+    calm = b"Thanks for the notes. Where do you think we should go from here?"
     code, out, _ = run(["-", "--format", "json"], capsys, stdin=calm, monkeypatch=monkeypatch)
     assert (code, json.loads(out)) == (0, {"findings": []})
     code, out, _ = run([], capsys, stdin=calm, monkeypatch=monkeypatch)

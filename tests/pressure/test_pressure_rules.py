@@ -11,9 +11,9 @@ from server.engine.pressure import (
     FLAGS,
     RuleSet,
     check_pressure,
-    rule_findings,
     default_rules,
     read_rules_data,
+    rule_findings,
     validate_rules,
 )
 
