@@ -21,7 +21,7 @@ OUT = ROOT / "tests" / "pressure" / "data" / "train.json"
 HELDOUT = ROOT / "tests" / "pressure" / "data" / "heldout.json"
 LEGACY = ROOT / "tests" / "pressure" / "corpus.json"
 PER_LABEL = {"chasing": 480, "urgency": 440, "self_focused": 400, "assuming_sale": 420,
-             "guilt": 420, "calm": 1900}
+             "guilt": 420, "calm": 2100}
 SEED = 1414
 
 SLOTS = {
@@ -873,6 +873,46 @@ CORES = {
     "everyone's situation is different, so I won't assume anything",
     "you know your {field} far better than I do",
     "if the {field} is going through a slow patch, that's understandable",
+    "this isn't about pushing the deal along",
+    "I'm not writing to push anything forward",
+    "I'm not calling to sell you anything",
+    "this is not a sales call, I just want to learn what went wrong",
+    "the point isn't to get a signature; it's so we both know where we stand",
+    "not to close anything, just to bring closure either way",
+    "I'm not asking you to decide anything today",
+    "there's nothing to sign and nothing to decide",
+    "no need to commit to anything",
+    "you don't have to buy anything for this to be worth a chat",
+    "I won't try to talk you out of it",
+    "I won't follow up again unless you'd like me to",
+    "no more emails from me on this",
+    "I'll stop sending messages on this thread",
+    "I'm closing this out on my end, with no hard feelings",
+    "I'll take this off my list for now",
+    "would it help to pick a date to reconnect, just to close the loop either way?",
+    "would it help to agree a day to talk, so neither of us has to guess?",
+    "shall we set a date to check in on {topic}, only if that's useful to you?",
+    "is there anything you haven't felt able to tell me yet?",
+    "is there something you've been hesitant to raise?",
+    "is there anything that would make you more comfortable?",
+    "is anything holding you back that I could help with?",
+    "have I missed something that matters to you?",
+    "what haven't I asked that I should have?",
+    "it may be that this stopped being a priority, and that's fine",
+    "if you've decided not to go ahead, a one-line reply is welcome",
+    "if the answer is no, or not now, I'd rather hear it than keep guessing",
+    "either way, thank you for the time you've already given this",
+    "feel free to tell me straight if things have changed",
+    "looking back, I may have got something wrong along the way",
+    "I'm sorry if I made this harder than it needed to be",
+    "I'd simply value your honest view of how this went",
+    "note to self: revisit on {day}, start fresh and leave the old proposal out",
+    "revisit after {topic}, without mentioning earlier messages",
+    "parked until {day}; the decision maker may have changed by then",
+    "reason for pausing: budget freeze, revisit in the new {period}",
+    "next time, start with what they wanted, not with our proposal",
+    "I'll reach out again on {day} only because you asked me to",
+    "you suggested I get in touch after {topic}, so here I am",
 ],
 }
 
