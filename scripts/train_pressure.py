@@ -123,6 +123,9 @@ def fit(feats: list[list[str]], labels: list[int], l2: float, epochs: int,
     order = list(range(len(feats)))
     rng = random.Random(seed)
     rate = 0.5
+    # Averaged over the epochs' ends (Polyak averaging): steadier than the last iterate.
+    mean: dict[str, list[float]] = {}
+    mean_bias = [0.0] * k
     for _ in range(epochs):
         rng.shuffle(order)
         for i in order:
@@ -143,7 +146,12 @@ def fit(feats: list[list[str]], labels: list[int], l2: float, epochs: int,
                     g = grad[c] + l2 * row[c]
                     sq[c] += g * g
                     row[c] -= rate * g / math.sqrt(sq[c])
-    return weights, bias
+        for f, row in weights.items():
+            acc = mean.setdefault(f, [0.0] * k)
+            for c in range(k):
+                acc[c] += row[c] / epochs
+        mean_bias = [m + b / epochs for m, b in zip(mean_bias, bias, strict=True)]
+    return mean, mean_bias
 
 
 def quantise(weights: dict[str, list[float]], bias: list[float]) -> tuple[dict, list[int]]:
