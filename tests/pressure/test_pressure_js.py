@@ -100,11 +100,11 @@ def test_js_scores_every_sentence_exactly_as_python():
 
 
 def test_js_without_the_model_reports_the_rules_alone():
-    text = "Everyone else in your industry has already switched. Any update?"
+    text = "I'll go ahead and send the paperwork unless I hear otherwise. Any update?"
     (finding,) = run_js([text], options={"useModel": False})["findings"][0]
     assert finding["ruleId"] == "chasing.any_update"
     both = run_js([text])["findings"][0]
-    assert [f["ruleId"] for f in both] == ["model.guilt", "chasing.any_update"]
+    assert [f["ruleId"] for f in both] == ["model.assuming_sale", "chasing.any_update"]
 
 
 def test_js_reports_code_point_and_utf16_offsets_for_emoji():

@@ -105,13 +105,13 @@ def test_classifier_finding_names_its_category_and_the_alternative():
 
 
 def test_rule_spans_win_and_findings_never_overlap():
-    text = ("Just checking in on the quote. Everyone else in your industry has already "
-            "switched.\nThanks for the notes!")
+    text = ("Just checking in on the quote. I'll go ahead and send the paperwork unless I "
+            "hear otherwise.\nThanks for the notes!")
     found = check_pressure(text)
     assert [f.rule_id for f in found][0] == "chasing.checking_in"
     assert found[0].text == "Just checking in on"
-    assert [f.category for f in found[1:]] == ["guilt"]
-    assert found[1].text == "Everyone else in your industry has already switched."
+    assert [f.category for f in found[1:]] == ["assuming_sale"]
+    assert found[1].text == "I'll go ahead and send the paperwork unless I hear otherwise."
     for a, b in zip(found, found[1:], strict=False):
         assert a.end <= b.start
     # The rules alone keep their exact shape.
@@ -142,7 +142,7 @@ def test_empty_and_wordless_text_has_no_findings():
 
 
 def test_classifier_can_be_switched_off_and_given_explicitly():
-    text = "Everyone else in your industry has already switched."
+    text = "I'll go ahead and send the paperwork unless I hear otherwise."
     assert check_pressure(text, use_model=False) == []
     assert check_pressure(text, use_rules=False, model=default_model())
 
