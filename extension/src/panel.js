@@ -21,6 +21,8 @@ const CATEGORY_LABEL = {
   urgency: "Urgency",
   self_focused: "Self-focused",
   pushy: "Pushy",
+  assuming_sale: "Assuming the sale",
+  guilt: "Guilt or blame",
 };
 
 /** Build an element; string/number children become text nodes, never markup. */

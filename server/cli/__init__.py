@@ -32,7 +32,8 @@ def register(command: click.Command) -> None:
 def _load_extra_commands() -> None:
     import importlib
 
-    for name in ("server.cli.admin", "server.cli.addon", "server.cli.keys"):
+    for name in ("server.cli.admin", "server.cli.addon", "server.cli.keys",
+                 "server.cli.check_draft"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

@@ -27,7 +27,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 # Only what the panel imports; nothing else of the extension (or the disk) is reachable.
 EXTENSION_FILES = frozenset({
     "src/panel.js", "src/panel_style.js", "src/gmail_adapter.js", "src/pressure.js",
-    "src/api.js", "shared/pressure_rules.json",
+    "src/api.js", "shared/pressure_rules.json", "shared/pressure_model.json",
 })
 STATIC_FILES = frozenset({"demo_panel.js", "demo_panel.css"})
 MIMETYPES = {".js": "text/javascript", ".json": "application/json", ".css": "text/css"}

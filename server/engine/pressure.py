@@ -1,8 +1,13 @@
 """Pressure check: flag chasing, urgency, self-focused and pushy phrasing in a draft.
 
-The rules live in ``pressure_rules.json``, which the browser extension also loads (a
-byte-identical copy in ``extension/shared/``), so the Python and JavaScript checks give
-the same findings. The check is a pure function: the draft is never stored or logged.
+Two parts work side by side. The rules in ``pressure_rules.json`` mark the exact stock
+phrase and say why; the sentence classifier (``pressure_model.py``, one artifact in
+``pressure_model.json``) flags whole sentences that no rule names, by category (chasing,
+urgency, self-focus, assuming the sale, guilt or blame), with the trust-based alternative.
+A classifier finding is only reported for a sentence no rule finding touches, so findings
+never overlap. The browser extension loads byte-identical copies of both files (in
+``extension/shared/``), so the Python and JavaScript checks give the same findings. The
+check is a pure function: the draft is never stored or logged.
 
 Offsets are code point indices, i.e. Python ``str`` indices. The JavaScript port reports
 the same numbers (and UTF-16 indices separately for DOM ranges).
@@ -13,10 +18,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import Any
+
+from .pressure_model import PressureModel, default_model
 
 RULES_FILE = "pressure_rules.json"
 # Python flags that read our portable patterns exactly as JavaScript's "gi" does.
@@ -63,6 +70,16 @@ class RuleSet:
     rules: tuple[Rule, ...]
     table: Mapping[int, str]
     categories: Mapping[str, str]
+    probe: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.probe is None and self.table:
+            chars = "".join(map(chr, self.table))
+            object.__setattr__(self, "probe", re.compile(f"[{re.escape(chars)}]"))
+
+    def normalise(self, text: str) -> str:
+        """Apply the normalisation table (a no-op, skipped, for most drafts)."""
+        return text.translate(self.table) if self.probe and self.probe.search(text) else text
 
     @classmethod
     def from_data(cls, data: Any) -> RuleSet:
@@ -191,12 +208,34 @@ def default_rules() -> RuleSet:
     return RuleSet.from_data(read_rules_data())
 
 
-def check_pressure(text: str, rules: RuleSet | None = None) -> list[Finding]:
-    """Return the pressure findings in ``text``, in order and never overlapping."""
+def check_pressure(text: str, rules: RuleSet | None = None, model: PressureModel | None = None,
+                   *, use_rules: bool = True, use_model: bool = True) -> list[Finding]:
+    """Return the pressure findings in ``text``, in order and never overlapping.
+
+    ``use_rules``/``use_model`` switch either part off (the benchmark scores each alone).
+    """
     if not isinstance(text, str):
         raise TypeError("check_pressure expects the draft as a string")
+    found = rule_findings(text, rules) if use_rules else []
+    if not use_model:
+        return found
+    classifier = model or default_model()
+    extra = []
+    for sentence in classifier.classify(text):
+        if not sentence.flagged or any(f.start < sentence.end and sentence.start < f.end
+                                       for f in found):
+            continue
+        info = classifier.categories[sentence.category]
+        extra.append(Finding(f"model.{sentence.category}", sentence.category, sentence.start,
+                             sentence.end, text[sentence.start : sentence.end], info["why"],
+                             info["suggestion"]))
+    return sorted(found + extra, key=lambda f: f.start) if extra else found
+
+
+def rule_findings(text: str, rules: RuleSet | None = None) -> list[Finding]:
+    """Return the rules' findings alone: exact phrases, in order and never overlapping."""
     ruleset = rules or default_rules()
-    subject = text.translate(ruleset.table)
+    subject = ruleset.normalise(text)
     candidates: list[tuple[int, int, int, int, Rule]] = []
     for rule_index, rule in enumerate(ruleset.rules):
         for pattern_index, pattern in enumerate(rule.patterns):

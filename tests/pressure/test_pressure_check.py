@@ -1,4 +1,6 @@
-"""Behaviour of check_pressure on the labelled corpus and on tricky text."""
+"""Behaviour of the pressure rules (rule_findings) and the whole check (check_pressure) on
+the labelled corpus and on tricky text. The classifier has its own tests in
+test_pressure_model.py."""
 
 import gc
 import json
@@ -8,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.engine.pressure import Finding, check_pressure, default_rules
+from server.engine.pressure import Finding, check_pressure, default_rules, rule_findings
+from server.engine.pressure_model import default_model
 
 CORPUS = json.loads((Path(__file__).with_name("corpus.json")).read_text("utf-8"))
 DEV = [row for row in CORPUS if row["set"] == "dev"]
@@ -30,12 +33,12 @@ def test_dev_pushy_sentences_are_flagged(text):
 
 
 @pytest.mark.parametrize("text", [row["text"] for row in DEV if not row["pushy"]])
-def test_dev_fine_sentences_have_no_findings(text):
-    assert check_pressure(text) == []
+def test_dev_fine_sentences_have_no_rule_findings(text):
+    assert rule_findings(text) == []
 
 
 def spans(text):
-    return [(f.rule_id, f.start, f.end, f.text) for f in check_pressure(text)]
+    return [(f.rule_id, f.start, f.end, f.text) for f in rule_findings(text)]
 
 
 def test_spans_are_exact():
@@ -45,12 +48,12 @@ def test_spans_are_exact():
         ("chasing.any_update", 27, 37, "Any update"),
         ("self.manager", 47, 63, "My manager wants"),
     ]
-    for f in check_pressure(text):
+    for f in rule_findings(text):
         assert text[f.start:f.end] == f.text
 
 
 def test_finding_carries_why_and_suggestion_from_its_rule():
-    (finding,) = check_pressure("Let's touch base.")
+    (finding,) = rule_findings("Let's touch base.")
     assert finding.category == "chasing"
     assert finding.why and finding.suggestion
     assert finding.as_dict() == {
@@ -78,13 +81,13 @@ def test_matching_ignores_case():
 
 
 def test_word_boundaries_prevent_partial_words():
-    assert check_pressure("The basement has a touchbase panel") == []
-    assert check_pressure("We asapped nothing; the asap_flag is off") == []
+    assert rule_findings("The basement has a touchbase panel") == []
+    assert rule_findings("We asapped nothing; the asap_flag is off") == []
 
 
 def test_curly_apostrophes_and_unusual_spaces_are_read_as_plain_ones():
     text = "I haven\u2019t heard\u00a0back, so I\u2019ll assume it\u2011s a no"
-    found = check_pressure(text)
+    found = rule_findings(text)
     assert [(f.rule_id, f.text) for f in found] == [
         ("pushy.no_reply", "I haven\u2019t heard\u00a0back"),
         ("pushy.ultimatum", "I\u2019ll assume"),
@@ -95,7 +98,7 @@ def test_offsets_count_code_points_even_with_emoji():
     # U+1F642 is one code point (one Python index) but two UTF-16 units in JavaScript;
     # both implementations report code point offsets, the JS one adds jsStart/jsEnd.
     text = "\U0001F642\U0001F642 any update?"
-    (finding,) = check_pressure(text)
+    (finding,) = rule_findings(text)
     assert (finding.start, finding.end) == (3, 13)
     assert text[finding.start:finding.end] == "any update"
 
@@ -108,7 +111,7 @@ def test_letters_outside_ascii_do_not_join_words():
 def test_pushy_phrasing_in_longer_text_is_all_found():
     text = ("Hope the launch went well.\n\nJust following up again: did you get a chance to "
             "read the deck? The discount expires on Friday and I really need a decision.")
-    assert [(f.rule_id, f.text) for f in check_pressure(text)] == [
+    assert [(f.rule_id, f.text) for f in rule_findings(text)] == [
         ("chasing.following_up", "Just following up again"),
         ("pushy.did_you_get", "did you get a chance to"),
         ("urgency.limited_offer", "discount expires on Friday"),
@@ -144,16 +147,22 @@ def test_findings_are_ordered_disjoint_and_reproducible(parts):
     findings = check_pressure(text)
     table = default_rules().table
     rules = {rule.id: rule for rule in default_rules().rules}
+    sentences = set(default_model().sentence_spans(text))
     normalised = text.translate(table)
     reached = 0
     for f in findings:
         assert isinstance(f, Finding)
         assert reached <= f.start < f.end <= len(text)
         assert f.text == text[f.start:f.end]
+        reached = f.end
+        if f.rule_id.startswith("model."):
+            # A classifier finding is one whole sentence that no rule finding touches.
+            assert (f.start, f.end) in sentences
+            continue
         # The span is exactly the union of its rule's matches that start inside it.
         inside = [m for p in rules[f.rule_id].patterns for m in p.finditer(normalised)
                   if f.start <= m.start() < f.end and m.end() > m.start()]
         assert min(m.start() for m in inside) == f.start
         assert max(m.end() for m in inside) == f.end
-        reached = f.end
     assert check_pressure(text) == findings
+    assert [f for f in findings if not f.rule_id.startswith("model.")] == rule_findings(text)
