@@ -176,7 +176,7 @@ class LocalStack:
         try:
             db.upgrade()
             with db.session() as session:
-                ids = seed_demo(session)
+                ids = seed_demo(session, team_mailboxes=False)
                 rep = session.get(User, ids.rep_id)
                 assert rep is not None and rep.mailbox is not None
                 self.connect_mailbox(rep.mailbox)

@@ -31,8 +31,12 @@ class DemoIds:
     reps: tuple[tuple[int, str, str, int | None], ...] = ()
 
 
-def seed_demo(session: Session) -> DemoIds:
-    """Create (once) the demo orgs, teams, users and the rep's mailbox row."""
+def seed_demo(session: Session, *, team_mailboxes: bool = True) -> DemoIds:
+    """Create (once) the demo orgs, teams, users and the reps' mailbox rows.
+
+    `team_mailboxes=False` gives only Alex a mailbox (the production-like local run connects
+    one mailbox to its Google stand-in; the others would have nothing to sign in with).
+    """
     org = session.scalar(select(Org).where(Org.slug == "northwind-demo"))
     if org is None:
         org = Org(
@@ -110,7 +114,7 @@ def seed_demo(session: Session) -> DemoIds:
     admin = session.scalar(select(User).where(User.email == DEMO_ADMIN))
     assert rep is not None and admin is not None
     reps: list[tuple[int, str, str, int | None]] = []
-    for email, name, seed in ((DEMO_REP, "", None), *DEMO_TEAM_REPS):
+    for email, name, seed in ((DEMO_REP, "", None), *(DEMO_TEAM_REPS if team_mailboxes else ())):
         user = session.scalar(select(User).where(User.email == email))
         if user is None:
             continue
