@@ -23,7 +23,13 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from .pressure_model import PressureModel, default_model
+from .pressure_model import (
+    PressureModel,
+    default_model,
+    normalise_table,
+    normalise_with,
+    table_probe,
+)
 
 RULES_FILE = "pressure_rules.json"
 # Python flags that read our portable patterns exactly as JavaScript's "gi" does.
@@ -73,13 +79,12 @@ class RuleSet:
     probe: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.probe is None and self.table:
-            chars = "".join(map(chr, self.table))
-            object.__setattr__(self, "probe", re.compile(f"[{re.escape(chars)}]"))
+        if self.probe is None:
+            object.__setattr__(self, "probe", table_probe(self.table))
 
     def normalise(self, text: str) -> str:
         """Apply the normalisation table (a no-op, skipped, for most drafts)."""
-        return text.translate(self.table) if self.probe and self.probe.search(text) else text
+        return normalise_with(self.table, self.probe, text)
 
     @classmethod
     def from_data(cls, data: Any) -> RuleSet:
@@ -87,7 +92,7 @@ class RuleSet:
         problems = validate_rules(data)
         if problems:
             raise ValueError("invalid pressure rules: " + "; ".join(problems))
-        table = {ord(src): dst for dst, sources in data["normalise"].items() for src in sources}
+        table = normalise_table(data["normalise"])
         rules = tuple(
             Rule(r["id"], r["category"], r["why"], r["suggestion"],
                  tuple(re.compile(p, FLAGS) for p in r["patterns"]))

@@ -61,6 +61,23 @@ class Sentence:
         return self.category != CALM
 
 
+def normalise_table(spec: Mapping[str, str]) -> dict[int, str]:
+    """The artifacts' "normalise" map ({replacement: characters}) as a str.translate table."""
+    return {ord(src): dst for dst, sources in spec.items() for src in sources}
+
+
+def table_probe(table: Mapping[int, str]) -> re.Pattern[str] | None:
+    """A pattern finding any character the table changes (None for an empty table)."""
+    if not table:
+        return None
+    return re.compile(f"[{re.escape(''.join(map(chr, table)))}]")
+
+
+def normalise_with(table: Mapping[int, str], probe: re.Pattern[str] | None, text: str) -> str:
+    """Translate `text` by `table`, skipping the copy when no character needs it."""
+    return text.translate(table) if probe and probe.search(text) else text
+
+
 @dataclass(frozen=True)
 class PressureModel:
     """A loaded model artifact."""
@@ -78,13 +95,12 @@ class PressureModel:
     def __post_init__(self) -> None:
         if not self.packed and self.weights:
             object.__setattr__(self, "packed", {f: _pack(w) for f, w in self.weights.items()})
-        if self.probe is None and self.table:
-            chars = "".join(map(chr, self.table))
-            object.__setattr__(self, "probe", re.compile(f"[{re.escape(chars)}]"))
+        if self.probe is None:
+            object.__setattr__(self, "probe", table_probe(self.table))
 
     def normalise(self, text: str) -> str:
         """Apply the normalisation table (a no-op, skipped, for most drafts)."""
-        return text.translate(self.table) if self.probe and self.probe.search(text) else text
+        return normalise_with(self.table, self.probe, text)
 
     @classmethod
     def from_data(cls, data: Any) -> PressureModel:
@@ -92,7 +108,7 @@ class PressureModel:
         problems = validate_model(data)
         if problems:
             raise ValueError("invalid pressure model: " + "; ".join(problems))
-        table = {ord(src): dst for dst, sources in data["normalise"].items() for src in sources}
+        table = normalise_table(data["normalise"])
         return cls(tuple(data["classes"]), tuple(data["bias"]), data["threshold"],
                    data["weights"], (data["chars"][0], data["chars"][1]), table,
                    data["categories"])
