@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import Schema, ValidationError
-from sqlalchemy import select
 
 from server import clock
 from server.api import schemas as s
@@ -21,6 +19,7 @@ from server.errors import ApiError
 from server.services.day import rep_day
 from server.services.getbacks import (
     cancel_getback,
+    due_getbacks_with_threads,
     list_getbacks,
     record_play,
     schedule_getback,
@@ -29,7 +28,7 @@ from server.services.getbacks import (
 from server.services.guidance_cache import entry_for, rep_stamp
 from server.services.scan import scan_user
 from server.store.db import get_db, get_session
-from server.store.models import GetBack, ThreadState, User
+from server.store.models import GetBack, User
 from server.store.settings import rep_settings, threshold_days
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
@@ -194,22 +193,8 @@ def _item(kind: str, **values: Any) -> dict[str, Any]:
 
 
 def _due_items(rep: User, now: datetime) -> list[dict[str, Any]]:
-    session = get_session()
-    due = list_getbacks(session, rep, now=now, due_only=True)
-    ids = [gb.gmail_thread_id for gb in due if gb.gmail_thread_id]
-    rows: Mapping[str, ThreadState] = {}
-    if ids and rep.mailbox is not None:
-        found = session.scalars(
-            select(ThreadState).where(
-                ThreadState.org_id == rep.org_id,
-                ThreadState.mailbox_id == rep.mailbox.id,
-                ThreadState.gmail_thread_id.in_(ids),
-            )
-        )
-        rows = {row.gmail_thread_id: row for row in found}
     items = []
-    for gb in due:
-        row = rows.get(gb.gmail_thread_id or "")
+    for gb, row in due_getbacks_with_threads(get_session(), rep, now):
         email = gb.prospect_email or (row.prospect_email if row else None)
         name = (row.prospect_name or "") if row else ""
         items.append(

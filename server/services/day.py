@@ -10,17 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.engine.calendar import as_utc
 from server.engine.model import Person, ThreadFacts
 from server.engine.silence import analyze_thread
 from server.plays import company_from, format_slot
-from server.services.getbacks import list_getbacks
+from server.services.getbacks import due_getbacks_with_threads
 from server.services.guidance import judge, who_phrase
 from server.services.scan import as_thread, scan_user
-from server.store.models import GetBack, ThreadState, User
+from server.store.models import GetBack, User
 from server.store.settings import RepSettings, rep_settings
 
 # The popup shows the first few silent prospects; "all" asks for up to MAX_SILENT.
@@ -99,21 +98,8 @@ def _sentence(facts: ThreadFacts, who_: Person | None, settings: RepSettings, no
 
 
 def _due_items(session: Session, user: User, settings: RepSettings, now: datetime) -> list[DayItem]:
-    due = list_getbacks(session, user, now=now, due_only=True)
-    ids = [gb.gmail_thread_id for gb in due if gb.gmail_thread_id]
-    rows: dict[str, ThreadState] = {}
-    if ids and user.mailbox is not None:
-        found = session.scalars(
-            select(ThreadState).where(
-                ThreadState.org_id == user.org_id,
-                ThreadState.mailbox_id == user.mailbox.id,
-                ThreadState.gmail_thread_id.in_(ids),
-            )
-        )
-        rows = {row.gmail_thread_id: row for row in found}
     items = []
-    for gb in due:
-        row = rows.get(gb.gmail_thread_id or "")
+    for gb, row in due_getbacks_with_threads(session, user, now):
         facts = analyze_thread(as_thread(row), settings.context) if row is not None else None
         prospect = (facts.prospect or facts.reply_owed_from) if facts else None
         if prospect is None and (gb.prospect_email or (row and row.prospect_email)):

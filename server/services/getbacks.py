@@ -170,6 +170,25 @@ def list_getbacks(
     return list(session.scalars(query.order_by(GetBack.due_at, GetBack.id)))
 
 
+def due_getbacks_with_threads(
+    session: Session, user: User, now: datetime
+) -> list[tuple[GetBack, ThreadState | None]]:
+    """The rep's get-backs due by `now`, each with its stored thread (None when not synced)."""
+    due = list_getbacks(session, user, now=now, due_only=True)
+    ids = [gb.gmail_thread_id for gb in due if gb.gmail_thread_id]
+    rows: dict[str, ThreadState] = {}
+    if ids and user.mailbox is not None:
+        found = session.scalars(
+            select(ThreadState).where(
+                ThreadState.org_id == user.org_id,
+                ThreadState.mailbox_id == user.mailbox.id,
+                ThreadState.gmail_thread_id.in_(ids),
+            )
+        )
+        rows = {row.gmail_thread_id: row for row in found}
+    return [(gb, rows.get(gb.gmail_thread_id or "")) for gb in due]
+
+
 def record_play(
     session: Session,
     user: User,
