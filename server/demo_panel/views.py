@@ -41,21 +41,26 @@ NO_DATA = "The demo data is not loaded; run `stepback demo`."
 NO_EXTENSION = "This page needs stepback's source checkout (its extension/ folder)."
 
 
-@bp.before_request
-def _demo_only() -> None:
-    if not current_app.config.get("DEMO_LOGIN"):
-        raise ApiError(404, NOT_DEMO)
+def guard_demo_blueprint(blueprint: Blueprint, api_prefix: str) -> None:
+    """Serve `blueprint` only in the demo, with the page's headers; its API is never cached."""
+
+    @blueprint.before_request
+    def _demo_only() -> None:
+        if not current_app.config.get("DEMO_LOGIN"):
+            raise ApiError(404, NOT_DEMO)
+
+    @blueprint.after_request
+    def _headers(resp: Response) -> Response:
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        if resp.mimetype == "text/html":
+            resp.headers.setdefault("Content-Security-Policy", PAGE_CSP)
+        if request.path.startswith(api_prefix):
+            resp.headers["Cache-Control"] = "no-store"
+        return resp
 
 
-@bp.after_request
-def _headers(resp: Response) -> Response:
-    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-    resp.headers.setdefault("Referrer-Policy", "same-origin")
-    if resp.mimetype == "text/html":
-        resp.headers.setdefault("Content-Security-Policy", PAGE_CSP)
-    if request.path.startswith("/demo/panel/api/"):
-        resp.headers["Cache-Control"] = "no-store"
-    return resp
+guard_demo_blueprint(bp, "/demo/panel/api/")
 
 
 def _demo_rep() -> User:
@@ -65,13 +70,17 @@ def _demo_rep() -> User:
     return user
 
 
-def _file(folder: Path, name: str) -> Response:
-    path = folder / name
+def serve_file(path: Path, missing: str) -> Response:
+    """One file as-is (revalidated on each load), or 404 saying `missing`."""
     if not path.is_file():
-        abort(404, description=NO_EXTENSION if folder == EXTENSION_DIR else "No such file.")
+        abort(404, description=missing)
     resp = Response(path.read_bytes(), mimetype=MIMETYPES.get(path.suffix, "text/plain"))
     resp.headers["Cache-Control"] = "no-cache"
     return resp
+
+
+def _file(folder: Path, name: str) -> Response:
+    return serve_file(folder / name, NO_EXTENSION if folder == EXTENSION_DIR else "No such file.")
 
 
 @bp.get("")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, abort, jsonify, render_template, request
 from marshmallow import Schema, ValidationError
 
 from server import clock
@@ -13,11 +13,10 @@ from server.api import schemas as s
 from server.auth.session import check_csrf, csrf_token
 from server.demo_panel.views import (
     EXTENSION_DIR,
-    MIMETYPES,
     NO_EXTENSION,
-    NOT_DEMO,
-    PAGE_CSP,
     _demo_rep,
+    guard_demo_blueprint,
+    serve_file,
 )
 from server.errors import ApiError
 from server.services.day import rep_day
@@ -40,29 +39,7 @@ STATIC_FILES = frozenset({"demo_popup.js", "demo_popup.css"})
 MAX_ID = 2**31 - 1
 
 
-@bp.before_request
-def _demo_only() -> None:
-    if not current_app.config.get("DEMO_LOGIN"):
-        raise ApiError(404, NOT_DEMO)
-
-
-@bp.after_request
-def _headers(resp: Response) -> Response:
-    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-    resp.headers.setdefault("Referrer-Policy", "same-origin")
-    if resp.mimetype == "text/html":
-        resp.headers.setdefault("Content-Security-Policy", PAGE_CSP)
-    if request.path.startswith("/demo/popup/api/"):
-        resp.headers["Cache-Control"] = "no-store"
-    return resp
-
-
-def _file(path: Any, missing: str) -> Response:
-    if not path.is_file():
-        abort(404, description=missing)
-    resp = Response(path.read_bytes(), mimetype=MIMETYPES.get(path.suffix, "text/plain"))
-    resp.headers["Cache-Control"] = "no-cache"
-    return resp
+guard_demo_blueprint(bp, "/demo/popup/api/")
 
 
 @bp.get("")
@@ -85,14 +62,14 @@ def extension_file(name: str) -> Response:
     """One of the extension's popup modules, served as-is."""
     if name not in EXTENSION_FILES:
         abort(404, description="No such file.")
-    return _file(EXTENSION_DIR / name, NO_EXTENSION)
+    return serve_file(EXTENSION_DIR / name, NO_EXTENSION)
 
 
 @bp.get("/static/<name>")
 def static_file(name: str) -> Response:
     if name not in STATIC_FILES:
         abort(404, description="No such file.")
-    return _file(STATIC_DIR / name, "No such file.")
+    return serve_file(STATIC_DIR / name, "No such file.")
 
 
 # ---------------------------------------------------------------- the API's twin
