@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 
@@ -66,3 +66,31 @@ def thread(id: str, *msgs: dict[str, Any]) -> dict[str, Any]:
     for m in msgs:
         m["threadId"] = id
     return {"id": id, "historyId": "1", "messages": list(msgs)}
+
+
+def corpus_answer(
+    sample: Any, tid: str, rep: str, sent_at: datetime, labels: Iterable[str]
+) -> dict:
+    """A corpus sample (id, frm, headers, subject, mime) as the answer to the rep's mail."""
+    message = msg(f"{tid}-b", sent_at + timedelta(hours=3), sample.frm, [rep],
+                  labels=list(labels), headers=dict(sample.headers), subject=sample.subject)
+    if sample.mime:
+        message["payload"]["mimeType"] = sample.mime
+    return message
+
+
+def corpus_mailbox(
+    samples: Iterable[Any], rep: str, sent_at: datetime, labels: Iterable[str]
+) -> dict[str, Any]:
+    """A mailbox file: per sample, one thread of the rep's proposal and the sample answering it."""
+    from server.engine.headers import parse_addresses
+
+    labels = list(labels)
+    threads = []
+    for sample in samples:
+        tid = f"t-{sample.id}"
+        usable = parse_addresses(sample.frm)
+        prospect = usable[0].email if usable else "pat@buyer.com"
+        ours = sent(f"{tid}-a", sent_at, to=[prospect], subject="Proposal for Q3")
+        threads.append(thread(tid, ours, corpus_answer(sample, tid, rep, sent_at, labels)))
+    return {"emailAddress": rep, "historyId": "1", "threads": threads}

@@ -24,9 +24,9 @@ from server.engine.automatic import (
     return_date,
     subject_signal,
 )
-from server.engine.headers import headers_of, mime_type_of, parse_addresses, verdict_in
+from server.engine.headers import headers_of, mime_type_of, verdict_in
 from server.gmail.client import METADATA_HEADERS as CLIENT_HEADERS
-from tests.engine.builders import msg, received, sent, thread
+from tests.engine.builders import corpus_answer, corpus_mailbox, received, sent, thread
 from tests.engine.mail_corpus import SAMPLES, Sample
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
@@ -34,25 +34,15 @@ SENT_AT = NOW - timedelta(days=10)
 REP = "rep@acme.com"
 
 
+LABELS = ("INBOX", "CATEGORY_PERSONAL")
+
+
 def _answer(sample: Sample, tid: str) -> dict[str, Any]:
-    headers = {k: v for k, v in sample.headers.items()}
-    message = msg(f"{tid}-b", SENT_AT + timedelta(hours=3), sample.frm, [REP],
-                  labels=["INBOX", "CATEGORY_PERSONAL"], headers=headers,
-                  subject=sample.subject)
-    if sample.mime:
-        message["payload"]["mimeType"] = sample.mime
-    return message
+    return corpus_answer(sample, tid, REP, SENT_AT, LABELS)
 
 
 def _mailbox(samples: list[Sample]) -> dict[str, Any]:
-    threads = []
-    for sample in samples:
-        tid = f"t-{sample.id}"
-        usable = parse_addresses(sample.frm)
-        prospect = usable[0].email if usable else "pat@buyer.com"
-        ours = sent(f"{tid}-a", SENT_AT, to=[prospect], subject="Proposal for Q3")
-        threads.append(thread(tid, ours, _answer(sample, tid)))
-    return {"emailAddress": REP, "historyId": "1", "threads": threads}
+    return corpus_mailbox(samples, REP, SENT_AT, LABELS)
 
 
 def scan_file(tmp_path: Path, mailbox: dict[str, Any],

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from server.cli import main
-from server.engine.headers import headers_of, mime_type_of, parse_addresses, verdict_in
+from server.engine.headers import headers_of, mime_type_of, verdict_in
 from server.gmail.client import METADATA_HEADERS
-from tests.engine.builders import msg, sent, thread
+from tests.engine.builders import corpus_answer, corpus_mailbox
 from tests.engine.real_shapes import HUMAN, MACHINE, Shape
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
@@ -22,23 +22,15 @@ REP = "rep@acme.com"
 ALL = MACHINE + HUMAN
 
 
+LABELS = ("INBOX", "UNREAD")
+
+
 def _answer(shape: Shape, tid: str) -> dict[str, Any]:
-    message = msg(f"{tid}-b", SENT_AT + timedelta(hours=3), shape.frm, [REP],
-                  labels=["INBOX", "UNREAD"], headers=shape.headers, subject=shape.subject)
-    if shape.mime:
-        message["payload"]["mimeType"] = shape.mime
-    return message
+    return corpus_answer(shape, tid, REP, SENT_AT, LABELS)
 
 
 def _mailbox(shapes: list[Shape]) -> dict[str, Any]:
-    threads = []
-    for shape in shapes:
-        tid = f"t-{shape.id}"
-        usable = parse_addresses(shape.frm)
-        prospect = usable[0].email if usable else "pat@buyer.com"
-        ours = sent(f"{tid}-a", SENT_AT, to=[prospect], subject="Proposal for Q3")
-        threads.append(thread(tid, ours, _answer(shape, tid)))
-    return {"emailAddress": REP, "historyId": "1", "threads": threads}
+    return corpus_mailbox(shapes, REP, SENT_AT, LABELS)
 
 
 def _judged(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
