@@ -17,7 +17,7 @@ from server.engine.model import Person, ThreadFacts
 from server.engine.silence import analyze_thread
 from server.plays import company_from, format_slot
 from server.services.getbacks import due_getbacks_with_threads
-from server.services.guidance import judge, who_phrase
+from server.services.guidance import hours_phrase, judge, plural, who_phrase
 from server.services.scan import as_thread, scan_user
 from server.store.models import GetBack, User
 from server.store.settings import RepSettings, rep_settings
@@ -77,16 +77,6 @@ class RepDay:
 def a_week_later(due_at: datetime, now: datetime) -> datetime:
     """A week after the agreed date, or after now when that date has passed long ago."""
     return max(as_utc(due_at), as_utc(now)) + WEEK
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
-def _waited(hours: float) -> str:
-    if hours < 48:
-        return _plural(max(1, round(hours)), "hour")
-    return _plural(round(hours / 24), "day")
 
 
 def _sentence(facts: ThreadFacts, who_: Person | None, settings: RepSettings, now: datetime) -> str:
@@ -149,7 +139,7 @@ def rep_day(
                 prospect=f.reply_owed_from,
                 sentence=_sentence(f, f.reply_owed_from, settings, now),
                 since=f.reply_owed_since,
-                detail=f"Waiting {_waited(waiting.hours_waiting)} for your answer",
+                detail=f"Waiting {hours_phrase(waiting.hours_waiting)} for your answer",
                 hours_waiting=round(waiting.hours_waiting, 1),
             )
         )
@@ -172,7 +162,7 @@ def rep_day(
                 prospect=f.prospect,
                 sentence=_sentence(f, f.prospect, settings, now),
                 since=f.silent_since,
-                detail=f"Quiet for {_plural(measured, unit)}",
+                detail=f"Quiet for {plural(measured, unit)}",
                 days_silent=verdict.days_silent,
                 business_days_silent=verdict.business_days_silent,
             )

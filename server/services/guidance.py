@@ -227,21 +227,23 @@ def who_phrase(prospect: Person | None, company: str) -> str:
     return f"{name} at {company}" if company else name
 
 
-def _plural(count: int, word: str) -> str:
+def plural(count: int, word: str) -> str:
+    """A count with its word: "1 day", "3 days"."""
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
-def _ago(hours: float) -> str:
+def hours_phrase(hours: float) -> str:
+    """A wait in hours under two days, else in days ("5 hours", "3 days")."""
     if hours < 48:
-        return _plural(max(1, round(hours)), "hour")
-    return _plural(round(hours / 24), "day")
+        return plural(max(1, round(hours)), "hour")
+    return plural(round(hours / 24), "day")
 
 
 def _followed_up(unanswered: int) -> str:
     follow_ups = max(0, unanswered - 1)
     if follow_ups == 0:
         return "you haven't followed up since your first message"
-    return f"you've followed up {_plural(follow_ups, 'time')}"
+    return f"you've followed up {plural(follow_ups, 'time')}"
 
 
 @dataclass(frozen=True)
@@ -291,20 +293,20 @@ def judge(
             False,
             None,
             None,
-            f"{who} wrote {_ago(hours)} ago and is waiting for your reply.",
+            f"{who} wrote {hours_phrase(hours)} ago and is waiting for your reply.",
         )
     if verdict is not None and verdict.silent and measured is not None:
         if facts.kind == "went_silent":
-            text = f"{who} hasn't answered in {_plural(measured, unit)}; "
+            text = f"{who} hasn't answered in {plural(measured, unit)}; "
         else:
-            span = _plural(measured, unit)
+            span = plural(measured, unit)
             text = f"{who} has never replied; it's been {span} since your first message; "
         return _Judged(
             str(facts.kind), True, days, business, text + _followed_up(facts.unanswered_count) + "."
         )
     if verdict is not None and measured is not None:
-        limit = _plural(settings.threshold.days, unit)
-        waited = _plural(measured, unit)
+        limit = plural(settings.threshold.days, unit)
+        waited = plural(measured, unit)
         text = (
             f"You last wrote to {who} {waited} ago; that is within the {limit} "
             "your team allows, so there is nothing to chase."
@@ -314,7 +316,7 @@ def judge(
         )
     if facts.answer_count and facts.last_answer_at is not None:
         ago = days_between(facts.last_answer_at, now)
-        text = f"{who} last answered {_plural(ago, 'day')} ago; the conversation is open."
+        text = f"{who} last answered {plural(ago, 'day')} ago; the conversation is open."
         return _Judged("live", False, None, None, text)
     return _Judged(
         "unknown", False, None, None, f"There is no conversation with {who} to assess yet."
