@@ -17,9 +17,14 @@ DATA = Path(__file__).with_name("data")
 HELDOUT_FILE = DATA / "heldout.json"
 TRAIN_FILE = DATA / "train.json"
 HELDOUT = json.loads(HELDOUT_FILE.read_text("utf-8"))
+PROBE_FILE = DATA / "probe.json"
+PROBE = json.loads(PROBE_FILE.read_text("utf-8"))
 TRAIN = json.loads(TRAIN_FILE.read_text("utf-8"))
 # Recorded when the held-out split was committed, before any training (commit 0188ab2).
 HELDOUT_SHA256 = "a9bfd1583f417d2ff1cc2d26f9be5421a9d4f14f3fe8b4f3d36f6608edec361e"
+# The second frozen split: new wordings by two writers who never saw the training text,
+# committed before the model was retrained on more data (bench/pressure.py scores it).
+PROBE_SHA256 = "d8f34cc117e8772a37610fd3c5311a4e2c4d7b5bf624cfadd57f396e5ec48092"
 LABELS = {CALM, "chasing", "urgency", "self_focused", "assuming_sale", "guilt"}
 
 MUST_FLAG = [
@@ -33,6 +38,15 @@ MUST_PASS = ["My manager asked me to pass on her thanks."]
 
 def test_heldout_split_is_frozen():
     assert hashlib.sha256(HELDOUT_FILE.read_bytes()).hexdigest() == HELDOUT_SHA256
+
+
+def test_probe_split_is_frozen_and_never_trained_on():
+    assert hashlib.sha256(PROBE_FILE.read_bytes()).hexdigest() == PROBE_SHA256
+    assert {row["label"] for row in PROBE} == LABELS and len(PROBE) >= 300
+    probe = {row["text"].lower() for row in PROBE}
+    assert len(probe) == len(PROBE)
+    assert not probe & {row["text"].lower() for row in TRAIN}
+    assert not probe & {row["text"].lower() for row in HELDOUT}
 
 
 def test_corpora_are_labelled_big_enough_and_disjoint():
