@@ -5,7 +5,9 @@ Run from the repository root:  .venv/bin/python bench/pressure.py [--rounds N] [
 Quality: precision and recall on tests/pressure/data/heldout.json (written separately from
 the training corpus and frozen before training; tests check its hash) for the rules alone,
 the classifier alone and both together, each in Python and in the extension's JavaScript
-(node). A sentence counts as flagged when it has at least one finding. The older
+(node); the same for tests/pressure/data/probe.json, 400 new wordings by two other writers,
+frozen before the corpus grew and never trained on. A sentence counts as flagged when it
+has at least one finding. The older
 tests/pressure/corpus.json is scored too ("dev" tuned the rules, "holdout" never did).
 
 Speed: milliseconds to check one 300-word draft in Python, in node and in Chromium
@@ -30,6 +32,7 @@ from server.engine.pressure import check_pressure  # noqa: E402
 from server.engine.pressure_model import default_model  # noqa: E402
 
 HELDOUT = ROOT / "tests" / "pressure" / "data" / "heldout.json"
+PROBE = ROOT / "tests" / "pressure" / "data" / "probe.json"
 CORPUS = ROOT / "tests" / "pressure" / "corpus.json"
 RUNNER = ROOT / "tests" / "pressure" / "run_pressure.mjs"
 EXTENSION = ROOT / "extension"
@@ -159,6 +162,9 @@ def main() -> None:
     held = json.loads(HELDOUT.read_text("utf-8"))
     quality_table("frozen held-out split", [r["text"] for r in held],
                   [r["label"] != "calm" for r in held])
+    probe = json.loads(PROBE.read_text("utf-8"))
+    quality_table("frozen probe split (new wordings by other writers, never trained on)",
+                  [r["text"] for r in probe], [r["label"] != "calm" for r in probe])
     legacy = json.loads(CORPUS.read_text("utf-8"))
     for part in ("dev", "holdout"):
         rows = [r for r in legacy if r["set"] == part]

@@ -3,9 +3,11 @@
 Run from the repository root:  python scripts/pressure_corpus.py [--out FILE]
 
 Every sentence is our own writing: hand-written cores with slots, filled from small lists
-with a fixed seed, so the output is the same on every run. The frozen held-out split
-(tests/pressure/data/heldout.json) was written separately, before this file, and shares
-no sentence with it (the script checks).
+with a fixed seed, so the output is the same on every run. The cores here are joined by more
+cores from other writers (tests/pressure/data/cores.json) and whole labelled sentences
+(tests/pressure/data/written.json). The frozen held-out and probe splits
+(tests/pressure/data/heldout.json, probe.json) were written separately and share no
+sentence with the output (the script checks).
 """
 
 from __future__ import annotations
@@ -19,9 +21,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "tests" / "pressure" / "data" / "train.json"
 HELDOUT = ROOT / "tests" / "pressure" / "data" / "heldout.json"
+PROBE = ROOT / "tests" / "pressure" / "data" / "probe.json"
 LEGACY = ROOT / "tests" / "pressure" / "corpus.json"
-PER_LABEL = {"chasing": 480, "urgency": 440, "self_focused": 400, "assuming_sale": 420,
-             "guilt": 420, "calm": 2100}
+# More hand-written cores (same slots) and whole labelled sentences, from writers who never
+# saw the held-out or probe splits; merged after the cores below.
+MORE_CORES = ROOT / "tests" / "pressure" / "data" / "cores.json"
+WRITTEN = ROOT / "tests" / "pressure" / "data" / "written.json"
+# Sentences generated per core: each core appears with a few openers, fillers and endings.
+ROWS_PER_CORE = {"calm": 6}
+ROWS_PER_PUSHY_CORE = 4
 SEED = 1414
 
 SLOTS = {
@@ -918,6 +926,11 @@ CORES = {
 
 # Lines a draft holds on their own (greetings, sign-offs, pleasantries): calm, and often
 # split off as sentences of their own by the check.
+for _label, _extra in json.loads(MORE_CORES.read_text("utf-8"))["cores"].items():
+    CORES[_label].extend(c for c in _extra if c not in CORES[_label])
+PER_LABEL = {label: len(cores) * ROWS_PER_CORE.get(label, ROWS_PER_PUSHY_CORE)
+             for label, cores in CORES.items()}
+
 STANDALONE = [
     "Hi {name},", "Hello {name},", "Hey {name}!", "Dear {name},", "{name},", "Hi there,",
     "Hi all,", "Good morning,", "Morning {name},", "Thanks,", "Thanks!", "Thank you,",
@@ -960,7 +973,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=OUT, help=f"default {OUT}")
     out = parser.parse_args().out
     rng = random.Random(SEED)
-    held = {row["text"].lower() for row in json.loads(HELDOUT.read_text("utf-8"))}
+    held = {row["text"].lower() for path in (HELDOUT, PROBE)
+            for row in json.loads(path.read_text("utf-8"))}
     legacy_holdout = {row["text"].lower() for row in json.loads(LEGACY.read_text("utf-8"))
                       if row["set"] == "holdout"}
     rows = []
@@ -982,6 +996,12 @@ def main() -> None:
             text = line.replace("{name}", name)
             if text.lower() not in {r["text"].lower() for r in rows}:
                 rows.append({"text": text, "label": "calm", "template": f"standalone/{i}"})
+    known = {r["text"].lower() for r in rows}
+    for i, row in enumerate(json.loads(WRITTEN.read_text("utf-8"))["sentences"]):
+        key = row["text"].lower()
+        if key not in known and key not in held and key not in legacy_holdout:
+            known.add(key)
+            rows.append({"text": row["text"], "label": row["label"], "template": f"written/{i}"})
     out.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n", "utf-8")
     counts = {label: sum(r["label"] == label for r in rows) for label in PER_LABEL}
     print(f"wrote {len(rows)} sentences to {out}: {counts}")
