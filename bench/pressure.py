@@ -6,7 +6,8 @@ Quality: precision and recall on tests/pressure/data/heldout.json (written separ
 the training corpus and frozen before training; tests check its hash) for the rules alone,
 the classifier alone and both together, each in Python and in the extension's JavaScript
 (node); the same for tests/pressure/data/probe.json, 400 new wordings by two other writers,
-frozen before the corpus grew and never trained on. A sentence counts as flagged when it
+frozen before the corpus grew and never trained on; and for fresh.json, 300 more by two
+further writers, committed after the model was final. A sentence counts as flagged when it
 has at least one finding. The older
 tests/pressure/corpus.json is scored too ("dev" tuned the rules, "holdout" never did).
 
@@ -33,6 +34,7 @@ from server.engine.pressure_model import default_model  # noqa: E402
 
 HELDOUT = ROOT / "tests" / "pressure" / "data" / "heldout.json"
 PROBE = ROOT / "tests" / "pressure" / "data" / "probe.json"
+FRESH = ROOT / "tests" / "pressure" / "data" / "fresh.json"
 CORPUS = ROOT / "tests" / "pressure" / "corpus.json"
 RUNNER = ROOT / "tests" / "pressure" / "run_pressure.mjs"
 EXTENSION = ROOT / "extension"
@@ -165,6 +167,9 @@ def main() -> None:
     probe = json.loads(PROBE.read_text("utf-8"))
     quality_table("frozen probe split (new wordings by other writers, never trained on)",
                   [r["text"] for r in probe], [r["label"] != "calm" for r in probe])
+    fresh = json.loads(FRESH.read_text("utf-8"))
+    quality_table("frozen fresh split (written after the model was final)",
+                  [r["text"] for r in fresh], [r["label"] != "calm" for r in fresh])
     legacy = json.loads(CORPUS.read_text("utf-8"))
     for part in ("dev", "holdout"):
         rows = [r for r in legacy if r["set"] == part]

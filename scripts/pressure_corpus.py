@@ -6,7 +6,7 @@ Every sentence is our own writing: hand-written cores with slots, filled from sm
 with a fixed seed, so the output is the same on every run. The cores here are joined by more
 cores from other writers (tests/pressure/data/cores.json) and whole labelled sentences
 (tests/pressure/data/written.json). The frozen held-out and probe splits
-(tests/pressure/data/heldout.json, probe.json) were written separately and share no
+(tests/pressure/data/heldout.json, probe.json, fresh.json) were written separately and share no
 sentence with the output (the script checks).
 """
 
@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "tests" / "pressure" / "data" / "train.json"
 HELDOUT = ROOT / "tests" / "pressure" / "data" / "heldout.json"
 PROBE = ROOT / "tests" / "pressure" / "data" / "probe.json"
+FRESH = ROOT / "tests" / "pressure" / "data" / "fresh.json"
 LEGACY = ROOT / "tests" / "pressure" / "corpus.json"
 # More hand-written cores (same slots) and whole labelled sentences, from writers who never
 # saw the held-out or probe splits; merged after the cores below.
@@ -973,7 +974,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=OUT, help=f"default {OUT}")
     out = parser.parse_args().out
     rng = random.Random(SEED)
-    held = {row["text"].lower() for path in (HELDOUT, PROBE)
+    held = {row["text"].lower() for path in (HELDOUT, PROBE, FRESH)
             for row in json.loads(path.read_text("utf-8"))}
     legacy_holdout = {row["text"].lower() for row in json.loads(LEGACY.read_text("utf-8"))
                       if row["set"] == "holdout"}

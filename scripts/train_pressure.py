@@ -7,8 +7,8 @@ Run from the repository root:
 
 Reads tests/pressure/data/train.json (written by scripts/pressure_corpus.py), the calm
 legacy tuning rows of tests/pressure/corpus.json (set "dev") and the sentences of the
-default play templates (server/plays/defaults.py, calm). Never reads the frozen held-out
-or probe splits. Pure Python and deterministic: the same inputs give the same bytes.
+default play templates (server/plays/defaults.py, calm). Never reads the frozen held-out,
+probe or fresh splits. Pure Python and deterministic: the same inputs give the same bytes.
 
 The model is multinomial logistic regression (calm + one class per pressure category)
 over word unigrams, word bigrams and character n-grams of the words, fitted with AdaGrad
