@@ -566,11 +566,7 @@ class MailboxSync:
             for tid, mid in one.items():
                 result = messages.get(mid)
                 if isinstance(result, Mapping):
-                    fetched[tid] = {
-                        "id": tid,
-                        "historyId": result.get("historyId", ""),
-                        "messages": [result],
-                    }
+                    fetched[tid] = _one_message_thread(tid, result)
                 elif isinstance(result, GmailError) and result.status == 404:
                     # The message is gone; the thread may still hold others.
                     fetched.update(self.client.get_threads([tid]))
@@ -640,11 +636,7 @@ class MailboxSync:
             for tid, mid in part:
                 result = fetched.get(mid)
                 if isinstance(result, Mapping):
-                    by_thread[tid] = {
-                        "id": tid,
-                        "historyId": result.get("historyId", ""),
-                        "messages": [result],
-                    }
+                    by_thread[tid] = _one_message_thread(tid, result)
                 elif result is not None:
                     by_thread[tid] = result
             failed, newest = self._store_many(by_thread, report, utcnow())
@@ -744,6 +736,11 @@ class MailboxSync:
                 break
         self._finish(report)
         return report
+
+
+def _one_message_thread(tid: str, message: Mapping[str, Any]) -> dict[str, Any]:
+    """The thread shape for a thread known to hold only the message fetched for it."""
+    return {"id": tid, "historyId": message.get("historyId", ""), "messages": [message]}
 
 
 def _as_int(value: Any) -> int:

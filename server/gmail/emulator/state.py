@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,6 +91,21 @@ def decode_page_token(token: str | None, total: int) -> int:
     if not token.isdigit() or len(token) != 20 or int(token) > total:
         raise bad_request("Invalid pageToken.")
     return int(token)
+
+
+def _page(ids: list[str], page_token: str | None, max_results: int, key: str,
+          item: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
+    """One page of a list answer: the items under `key` (left out when the page is empty),
+    nextPageToken while more remain, and resultSizeEstimate."""
+    start = decode_page_token(page_token, len(ids))
+    page = ids[start:start + max_results]
+    out: dict[str, Any] = {}
+    if page:
+        out[key] = [item(i) for i in page]
+    if start + max_results < len(ids):
+        out["nextPageToken"] = encode_page_token(start + max_results)
+    out["resultSizeEstimate"] = len(ids)
+    return out
 
 
 class MailboxState:
@@ -197,29 +213,15 @@ class MailboxState:
                       page_token: str | None) -> dict[str, Any]:
         """Answer users.messages.list."""
         ids = self._sorted_messages(labels, include)
-        start = decode_page_token(page_token, len(ids))
-        page = ids[start:start + max_results]
-        out: dict[str, Any] = {}
-        if page:
-            out["messages"] = [{"id": i, "threadId": self.messages[i]["threadId"]} for i in page]
-        if start + max_results < len(ids):
-            out["nextPageToken"] = encode_page_token(start + max_results)
-        out["resultSizeEstimate"] = len(ids)
-        return out
+        return _page(ids, page_token, max_results, "messages",
+                     lambda i: {"id": i, "threadId": self.messages[i]["threadId"]})
 
     def list_threads(self, labels: tuple[str, ...], include: bool, max_results: int,
                      page_token: str | None) -> dict[str, Any]:
         """Answer users.threads.list."""
         tids = self._sorted_threads(labels, include)
-        start = decode_page_token(page_token, len(tids))
-        page = tids[start:start + max_results]
-        out: dict[str, Any] = {}
-        if page:
-            out["threads"] = [self._thread_item(t, include, labels) for t in page]
-        if start + max_results < len(tids):
-            out["nextPageToken"] = encode_page_token(start + max_results)
-        out["resultSizeEstimate"] = len(tids)
-        return out
+        return _page(tids, page_token, max_results, "threads",
+                     lambda t: self._thread_item(t, include, labels))
 
     def _thread_item(self, tid: str, include: bool, labels: tuple[str, ...]) -> dict[str, Any]:
         shown = [self.messages[i] for i in self.threads[tid]
