@@ -162,14 +162,13 @@ def main() -> None:
     parser.add_argument("--no-browser", action="store_true", help="skip the Chromium timing")
     args = parser.parse_args()
     held = json.loads(HELDOUT.read_text("utf-8"))
-    quality_table("frozen held-out split", [r["text"] for r in held],
-                  [r["label"] != "calm" for r in held])
-    probe = json.loads(PROBE.read_text("utf-8"))
-    quality_table("frozen probe split (new wordings by other writers, never trained on)",
-                  [r["text"] for r in probe], [r["label"] != "calm" for r in probe])
-    fresh = json.loads(FRESH.read_text("utf-8"))
-    quality_table("frozen fresh split (written after the model was final)",
-                  [r["text"] for r in fresh], [r["label"] != "calm" for r in fresh])
+    splits = [("frozen held-out split", held),
+              ("frozen probe split (new wordings by other writers, never trained on)",
+               json.loads(PROBE.read_text("utf-8"))),
+              ("frozen fresh split (written after the model was final)",
+               json.loads(FRESH.read_text("utf-8")))]
+    for title, rows in splits:
+        quality_table(title, [r["text"] for r in rows], [r["label"] != "calm" for r in rows])
     legacy = json.loads(CORPUS.read_text("utf-8"))
     for part in ("dev", "holdout"):
         rows = [r for r in legacy if r["set"] == part]
