@@ -10,12 +10,21 @@ import pytest
 
 from server.store.db import get_db
 from tests.admin.helpers import small_mailbox
+from tests.admin.standin import CLIENT_ID, GoogleStandIn
 
 
 @pytest.fixture
 def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
     """The shared test config, plus the demo's local sign-in over plain http."""
     return {**app_config, "DEMO_LOGIN": True, "SESSION_COOKIE_SECURE": False}
+
+
+@pytest.fixture
+def google() -> Iterator[GoogleStandIn]:
+    """Google's sign-in stand-in, started for the test (modules that use it add its config)."""
+    standin = GoogleStandIn(CLIENT_ID).start()
+    yield standin
+    standin.stop()
 
 
 @dataclass

@@ -26,6 +26,9 @@ from flask import Flask, abort, jsonify, redirect, request
 from markupsafe import escape
 from werkzeug.serving import make_server
 
+# The OAuth client id the sign-in tests give both the app and the stand-in.
+CLIENT_ID = "stepback-test-client.apps.googleusercontent.com"
+
 
 def make_key_and_cert(common_name: str) -> tuple[bytes, bytes]:
     """A fresh RSA key and a self-signed certificate for it, both PEM."""

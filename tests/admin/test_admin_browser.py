@@ -24,20 +24,12 @@ from tests.conftest import screenshot_dir
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CLIENT_ID = "stepback-test-client.apps.googleusercontent.com"
 ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-gpu",
     *(["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
 ]
-
-
-@pytest.fixture
-def google() -> Iterator[GoogleStandIn]:
-    standin = GoogleStandIn(CLIENT_ID).start()
-    yield standin
-    standin.stop()
 
 
 @pytest.fixture

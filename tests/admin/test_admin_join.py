@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,15 +16,7 @@ from server.store.models import AuditLog, Org, User
 from tests.admin.helpers import ADMIN, OTHER_ORG_ADMIN, demo_sign_in, field_error, post
 from tests.admin.standin import GoogleStandIn
 
-CLIENT_ID = "stepback-test-client.apps.googleusercontent.com"
 OUTSIDER = "pat.contractor@freelance.example"
-
-
-@pytest.fixture
-def google() -> Iterator[GoogleStandIn]:
-    standin = GoogleStandIn(CLIENT_ID).start()
-    yield standin
-    standin.stop()
 
 
 @pytest.fixture

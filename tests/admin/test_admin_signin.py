@@ -4,7 +4,6 @@ stand-in, the demo's local form, session rotation, cookie flags and sign-out."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,16 +13,7 @@ from server.auth.oidc import code_challenge
 from server.store.db import get_db
 from server.store.models import User
 from tests.admin.helpers import ADMIN, REP, csrf_of, demo_sign_in, post
-from tests.admin.standin import GoogleStandIn
-
-CLIENT_ID = "stepback-test-client.apps.googleusercontent.com"
-
-
-@pytest.fixture
-def google() -> Iterator[GoogleStandIn]:
-    standin = GoogleStandIn(CLIENT_ID).start()
-    yield standin
-    standin.stop()
+from tests.admin.standin import CLIENT_ID, GoogleStandIn
 
 
 @pytest.fixture
